@@ -1,0 +1,1 @@
+"""Pulumi components of the Involution delivery program, one module each."""

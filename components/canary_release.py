@@ -1,0 +1,147 @@
+"""CanaryRelease: the stable and canary tracks the phase table asks for."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+
+from components.engine_track import EngineTrack, EngineTrackArgs, Track
+from components.traffic_router import TrafficRouter, TrafficRouterArgs
+from involution.nginx_conf import router_spec
+from involution.phases import Phase, PhasePlan
+from involution.settings import Approval, GateResults
+from involution.versions import EngineVersion, ReleaseType
+
+ANNOTATION_PREFIX = "involution.dev"
+
+
+@dataclass(frozen=True)
+class CanaryReleaseArgs:
+    """The release as config describes it; images are resolved by the caller."""
+
+    plan: PhasePlan
+    stable_version: EngineVersion
+    canary_version: EngineVersion | None
+    release_type: ReleaseType
+    stable_image: pulumi.Input[str]
+    canary_image: pulumi.Input[str] | None
+    namespace: pulumi.Input[str]
+    instance: str
+    approval: Approval | None
+    gates: GateResults
+    router_image: str
+    router_replicas: int
+    engine_env: Mapping[str, str] = field(default_factory=dict)
+
+
+def release_annotations(args: CanaryReleaseArgs, track: Track) -> dict[str, str]:
+    """What an auditor reads off a Deployment: who approved what, which gates passed, and
+    where traffic returns on rollback. On the Deployment, not the pod template, so a new
+    ticket never restarts pods."""
+    version = args.stable_version if track == "stable" else args.canary_version
+    assert version is not None
+    return {
+        f"{ANNOTATION_PREFIX}/track": track,
+        f"{ANNOTATION_PREFIX}/version": version.tag,
+        f"{ANNOTATION_PREFIX}/release-type": args.release_type.value,
+        f"{ANNOTATION_PREFIX}/phase": args.plan.phase.value,
+        f"{ANNOTATION_PREFIX}/traffic-weight": str(
+            args.plan.stable_weight if track == "stable" else args.plan.canary_weight
+        ),
+        f"{ANNOTATION_PREFIX}/approval": json.dumps(
+            args.approval.as_record() if args.approval else None, sort_keys=True
+        ),
+        f"{ANNOTATION_PREFIX}/gates": json.dumps(args.gates.as_record(), sort_keys=True),
+        f"{ANNOTATION_PREFIX}/rollback-target": args.stable_version.tag,
+    }
+
+
+class CanaryRelease(pulumi.ComponentResource):
+    """Stable track always; canary track from phase 10 on (0 pods on rollback); the router.
+
+    Update order protects live traffic: moving forward, the tracks are ready before the router
+    shifts weight onto them; on rollback, the router takes traffic off the canary before the
+    canary scales to 0."""
+
+    stable_weight: pulumi.Output[int]
+    canary_weight: pulumi.Output[int]
+    stable_replicas: pulumi.Output[int]
+    canary_replicas: pulumi.Output[int | None]
+    phase: pulumi.Output[str]
+    nginx_conf: pulumi.Output[str]
+    nginx_conf_sha256: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: CanaryReleaseArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("involution:index:CanaryRelease", name, None, opts)
+        plan = args.plan
+        self.stable = self._track(name, args, "stable", plan.stable_replicas, wait_for=())
+        self.canary: EngineTrack | None = None
+        rolling_back = plan.phase is Phase.ROLLBACK
+        if plan.canary_replicas is not None and not rolling_back:
+            self.canary = self._track(name, args, "canary", plan.canary_replicas, wait_for=())
+        self.router = TrafficRouter(
+            f"{name}-router",
+            TrafficRouterArgs(
+                spec=router_spec(plan),
+                image=args.router_image,
+                replicas=args.router_replicas,
+                namespace=args.namespace,
+                instance=args.instance,
+                wait_for=[t for t in (self.stable, self.canary) if t is not None],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        if rolling_back:
+            self.canary = self._track(name, args, "canary", 0, wait_for=(self.router,))
+
+        self.stable_weight = pulumi.Output.from_input(plan.stable_weight)
+        self.canary_weight = pulumi.Output.from_input(plan.canary_weight)
+        self.stable_replicas = pulumi.Output.from_input(plan.stable_replicas)
+        self.canary_replicas = pulumi.Output.from_input(plan.canary_replicas)
+        self.phase = pulumi.Output.from_input(plan.phase.value)
+        self.nginx_conf = self.router.nginx_conf
+        self.nginx_conf_sha256 = self.router.config_sha256
+        self.register_outputs(
+            {
+                "stable_weight": self.stable_weight,
+                "canary_weight": self.canary_weight,
+                "stable_replicas": self.stable_replicas,
+                "canary_replicas": self.canary_replicas,
+                "phase": self.phase,
+                "nginx_conf": self.nginx_conf,
+                "nginx_conf_sha256": self.nginx_conf_sha256,
+            }
+        )
+
+    def _track(
+        self,
+        name: str,
+        args: CanaryReleaseArgs,
+        track: Track,
+        replicas: int,
+        wait_for: tuple[pulumi.Resource, ...],
+    ) -> EngineTrack:
+        version = args.stable_version if track == "stable" else args.canary_version
+        image = args.stable_image if track == "stable" else args.canary_image
+        if version is None or image is None:
+            raise ValueError(f"the {track} track needs a version and an image")
+        return EngineTrack(
+            f"{name}-{track}",
+            EngineTrackArgs(
+                track=track,
+                version=version,
+                image=image,
+                replicas=replicas,
+                namespace=args.namespace,
+                instance=args.instance,
+                release_annotations=release_annotations(args, track),
+                env=args.engine_env,
+                wait_for=wait_for,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )

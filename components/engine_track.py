@@ -1,0 +1,172 @@
+"""EngineTrack: one version of the engine behind a Service of a fixed name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.workload import (
+    HttpProbes,
+    Resources,
+    container_security_context,
+    pod_security_context,
+    recommended_labels,
+    rolling_update,
+    spread_across_nodes,
+    tmp_mount,
+    tmp_volume,
+)
+from involution.nginx_conf import ENGINE_PORT
+from involution.versions import EngineVersion
+
+Track = Literal["stable", "canary"]
+ENGINE_NAME = "involution-engine"
+ENGINE_RESOURCES = Resources(
+    cpu_request="250m", memory_request="256Mi", cpu_limit="1", memory_limit="512Mi"
+)
+ENGINE_PROBES = HttpProbes(port="http", readiness_path="/readyz", liveness_path="/healthz")
+
+
+def track_service_name(track: Track) -> str:
+    """`engine-stable` / `engine-canary`: the names nginx's upstream and runbooks use."""
+    return f"engine-{track}"
+
+
+def track_selector(track: Track) -> dict[str, str]:
+    """Selector labels: no version in it, so an upgrade rolls pods instead of orphaning them."""
+    return {"app.kubernetes.io/name": ENGINE_NAME, "track": track}
+
+
+@dataclass(frozen=True)
+class EngineTrackArgs:
+    """One track of the engine at one version."""
+
+    track: Track
+    version: EngineVersion
+    image: pulumi.Input[str]
+    replicas: int
+    namespace: pulumi.Input[str]
+    instance: str
+    release_annotations: Mapping[str, str]
+    env: Mapping[str, str] = field(default_factory=dict)
+    resources: Resources = ENGINE_RESOURCES
+    probes: HttpProbes = ENGINE_PROBES
+    # Resources that must be updated first, e.g. the router before a canary scales to 0.
+    wait_for: Sequence[pulumi.Resource] = field(default_factory=tuple)
+
+
+class EngineTrack(pulumi.ComponentResource):
+    """Deployment, Service and PodDisruptionBudget of one engine track."""
+
+    service_name: pulumi.Output[str]
+    deployment_name: pulumi.Output[str]
+    replicas: pulumi.Output[int]
+    version: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: EngineTrackArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("involution:index:EngineTrack", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for))
+        resource_name = track_service_name(args.track)
+        selector = track_selector(args.track)
+        labels = {
+            **recommended_labels(
+                name=ENGINE_NAME,
+                component="engine",
+                instance=args.instance,
+                version=args.version.tag,
+            ),
+            "track": args.track,
+            "version": args.version.tag,
+        }
+        env = [
+            {"name": "INVOLUTION_TRACK", "value": args.track},
+            {"name": "INVOLUTION_VERSION", "value": args.version.tag},
+            *({"name": key, "value": value} for key, value in sorted(args.env.items())),
+        ]
+
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata={
+                "name": resource_name,
+                "namespace": args.namespace,
+                "labels": labels,
+                "annotations": dict(args.release_annotations),
+            },
+            spec={
+                "replicas": args.replicas,
+                "revisionHistoryLimit": 5,
+                "minReadySeconds": 5,
+                "progressDeadlineSeconds": 600,
+                "selector": {"matchLabels": selector},
+                "strategy": rolling_update(),
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(),
+                        "terminationGracePeriodSeconds": 30,
+                        "topologySpreadConstraints": spread_across_nodes(selector),
+                        "containers": [
+                            {
+                                "name": "engine",
+                                "image": args.image,
+                                "imagePullPolicy": "IfNotPresent",
+                                "ports": [
+                                    {
+                                        "name": "http",
+                                        "containerPort": ENGINE_PORT,
+                                        "protocol": "TCP",
+                                    }
+                                ],
+                                "env": env,
+                                "readinessProbe": args.probes.readiness(),
+                                "livenessProbe": args.probes.liveness(),
+                                "resources": args.resources.as_spec(),
+                                "securityContext": container_security_context(),
+                                "volumeMounts": [tmp_mount()],
+                            }
+                        ],
+                        "volumes": [tmp_volume()],
+                    },
+                },
+            },
+            opts=child,
+        )
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata={"name": resource_name, "namespace": args.namespace, "labels": labels},
+            spec={
+                "type": "ClusterIP",
+                "selector": selector,
+                "ports": [
+                    {"name": "http", "port": ENGINE_PORT, "targetPort": "http", "protocol": "TCP"}
+                ],
+            },
+            opts=child,
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata={"name": resource_name, "namespace": args.namespace, "labels": labels},
+            spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
+            opts=child,
+        )
+
+        self.service_name = service.metadata.apply(lambda m: m.name)
+        self.deployment_name = deployment.metadata.apply(lambda m: m.name)
+        self.replicas = pulumi.Output.from_input(args.replicas)
+        self.version = pulumi.Output.from_input(args.version.tag)
+        self.service = service
+        self.register_outputs(
+            {
+                "service_name": self.service_name,
+                "deployment_name": self.deployment_name,
+                "replicas": self.replicas,
+                "version": self.version,
+            }
+        )

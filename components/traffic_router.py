@@ -1,0 +1,176 @@
+"""TrafficRouter: nginx splitting requests between the engine tracks by upstream weight."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.workload import (
+    HttpProbes,
+    Resources,
+    container_security_context,
+    pod_security_context,
+    recommended_labels,
+    rolling_update,
+    spread_across_nodes,
+    tmp_mount,
+    tmp_volume,
+)
+from involution.nginx_conf import (
+    ROUTER_PORT,
+    ROUTER_STATUS_PORT,
+    RouterSpec,
+    config_checksum,
+    render_nginx_conf,
+)
+
+ROUTER_NAME = "involution-router"
+CONFIG_KEY = "nginx.conf"
+CHECKSUM_ANNOTATION = "involution.dev/nginx-conf-sha256"
+ROUTER_RESOURCES = Resources(
+    cpu_request="100m", memory_request="64Mi", cpu_limit="500m", memory_limit="128Mi"
+)
+ROUTER_PROBES = HttpProbes(
+    port="http", readiness_path="/healthz", liveness_path="/stub_status", liveness_port="status"
+)
+
+
+@dataclass(frozen=True)
+class TrafficRouterArgs:
+    """The split to serve and where nginx runs."""
+
+    spec: RouterSpec
+    image: str
+    replicas: int
+    namespace: pulumi.Input[str]
+    instance: str
+    # Resources to update before the router rolls (nginx resolves its upstream hosts at start).
+    wait_for: Sequence[pulumi.Resource] = field(default_factory=tuple)
+
+
+class TrafficRouter(pulumi.ComponentResource):
+    """ConfigMap with nginx.conf, the nginx Deployment and its Service.
+
+    The config checksum sits on the pod template, so a new split rolls the router and
+    `pulumi up` returns only when pods serving the new weights are ready."""
+
+    service_name: pulumi.Output[str]
+    config_sha256: pulumi.Output[str]
+    nginx_conf: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: TrafficRouterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("involution:index:TrafficRouter", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        conf = render_nginx_conf(args.spec)
+        checksum = config_checksum(conf)
+        selector = {"app.kubernetes.io/name": ROUTER_NAME}
+        labels = recommended_labels(name=ROUTER_NAME, component="router", instance=args.instance)
+
+        # Auto-named: every new split is a new ConfigMap, so pods never see a half-updated file.
+        config_map = k8s.core.v1.ConfigMap(
+            f"{name}-nginx-conf",
+            metadata={"namespace": args.namespace, "labels": labels},
+            data={CONFIG_KEY: conf},
+            opts=child,
+        )
+        config_map_name = config_map.metadata.apply(lambda m: m.name)
+
+        k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata={"name": ROUTER_NAME, "namespace": args.namespace, "labels": labels},
+            spec={
+                "replicas": args.replicas,
+                "revisionHistoryLimit": 5,
+                "minReadySeconds": 5,
+                "selector": {"matchLabels": selector},
+                "strategy": rolling_update(),
+                "template": {
+                    "metadata": {
+                        "labels": labels,
+                        "annotations": {CHECKSUM_ANNOTATION: checksum},
+                    },
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(),
+                        "terminationGracePeriodSeconds": 30,
+                        "topologySpreadConstraints": spread_across_nodes(selector),
+                        "containers": [
+                            {
+                                "name": "nginx",
+                                "image": args.image,
+                                "imagePullPolicy": "IfNotPresent",
+                                # Bypass the image entrypoint scripts: they rewrite files under
+                                # /etc/nginx, which is read-only here.
+                                "command": ["nginx", "-g", "daemon off;"],
+                                "ports": [
+                                    {"name": "http", "containerPort": ROUTER_PORT},
+                                    {"name": "status", "containerPort": ROUTER_STATUS_PORT},
+                                ],
+                                "readinessProbe": ROUTER_PROBES.readiness(),
+                                "livenessProbe": ROUTER_PROBES.liveness(),
+                                # Let the Service drop this pod before nginx stops accepting.
+                                "lifecycle": {
+                                    "preStop": {"exec": {"command": ["/bin/sh", "-c", "sleep 5"]}}
+                                },
+                                "resources": ROUTER_RESOURCES.as_spec(),
+                                "securityContext": container_security_context(),
+                                "volumeMounts": [
+                                    tmp_mount(),
+                                    {
+                                        "name": "nginx-conf",
+                                        "mountPath": "/etc/nginx/nginx.conf",
+                                        "subPath": CONFIG_KEY,
+                                        "readOnly": True,
+                                    },
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            tmp_volume(),
+                            {"name": "nginx-conf", "configMap": {"name": config_map_name}},
+                        ],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for)),
+        )
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata={"name": ROUTER_NAME, "namespace": args.namespace, "labels": labels},
+            spec={
+                "type": "ClusterIP",
+                "selector": selector,
+                "ports": [
+                    {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"},
+                    {
+                        "name": "status",
+                        "port": ROUTER_STATUS_PORT,
+                        "targetPort": "status",
+                        "protocol": "TCP",
+                    },
+                ],
+            },
+            opts=child,
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata={"name": ROUTER_NAME, "namespace": args.namespace, "labels": labels},
+            spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
+            opts=child,
+        )
+
+        self.service_name = service.metadata.apply(lambda m: m.name)
+        self.config_sha256 = pulumi.Output.from_input(checksum)
+        self.nginx_conf = pulumi.Output.from_input(conf)
+        self.register_outputs(
+            {
+                "service_name": self.service_name,
+                "config_sha256": self.config_sha256,
+                "nginx_conf": self.nginx_conf,
+            }
+        )

@@ -1,0 +1,1 @@
+"""Pure release logic of the Involution delivery program: config, versions, phases, nginx."""

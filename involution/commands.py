@@ -1,0 +1,75 @@
+"""The exact commands an operator runs next, exported so `pulumi up` output says them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from involution.phases import Phase
+from involution.settings import Settings
+
+
+@dataclass(frozen=True)
+class NextCommands:
+    """Forward, immediate rollback, and one step of the staged rollback (100 -> 50 -> 10)."""
+
+    advance: str
+    rollback: str
+    staged_rollback: str
+
+    def as_output(self) -> dict[str, str]:
+        return {
+            "advance": self.advance,
+            "rollback": self.rollback,
+            "stagedRollback": self.staged_rollback,
+        }
+
+
+def _shell(stack: str, *steps: str) -> str:
+    config = [f"pulumi config {step.replace('STACK', stack)}" for step in steps]
+    return " && ".join([*config, f"pulumi up --stack {stack}"])
+
+
+def _set(key: str, value: str) -> str:
+    return f"set --stack STACK involution:{key} {value}"
+
+
+def _rm(key: str) -> str:
+    return f"rm --stack STACK involution:{key}"
+
+
+def next_commands(settings: Settings) -> NextCommands:
+    stack = settings.stack
+    phase = settings.phase
+    canary = settings.canary_version
+    rollback = _shell(stack, _set("canaryPhase", "rollback"))
+    if phase is Phase.NONE:
+        start = (
+            _shell(stack, _set("canaryPhase", "10"))
+            if canary
+            else _shell(stack, _set("canaryVersion", "<vX.Y.Z>"), _set("canaryPhase", "10"))
+        )
+        idle = "nothing to roll back: no canary takes traffic"
+        return NextCommands(advance=start, rollback=idle, staged_rollback=idle)
+    if phase is Phase.ROLLBACK:
+        close = _shell(stack, _rm("canaryVersion"), _set("canaryPhase", "none"))
+        done = "already rolled back: the stable track serves all traffic"
+        return NextCommands(advance=close, rollback=done, staged_rollback=done)
+    assert canary is not None  # a traffic phase without canaryVersion is a config error
+    forward = phase.advance
+    advance = (
+        _shell(stack, _set("canaryPhase", forward.value))
+        if forward is not None
+        else _shell(  # at 100 the next step is promotion: the canary becomes stable
+            stack,
+            _set("stableVersion", canary.tag),
+            _rm("canaryVersion"),
+            _set("canaryPhase", "none"),
+        )
+    )
+    back = phase.step_back
+    assert back is not None
+    return NextCommands(
+        advance=advance,
+        rollback=rollback,
+        staged_rollback=_shell(stack, _set("canaryPhase", back.value)),
+    )

@@ -1,0 +1,33 @@
+"""User-facing config errors: one message, no traceback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One bad config value: which key, what it held, what would have been accepted."""
+
+    key: str
+    value: object
+    allowed: str
+
+    def describe(self) -> str:
+        shown = "<unset>" if self.value is None else repr(self.value)
+        return f"involution:{self.key} = {shown}: {self.allowed}"
+
+
+class ConfigError(pulumi.RunError):
+    """Raised before any resource is registered; the engine prints RunError without a traceback."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = tuple(problems)
+        lines = [p.describe() for p in problems]
+        if len(lines) == 1:
+            message = f"invalid stack config: {lines[0]}"
+        else:
+            message = "invalid stack config:\n" + "\n".join(f"  - {line}" for line in lines)
+        super().__init__(message)

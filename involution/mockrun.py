@@ -1,0 +1,162 @@
+"""Run the real program under Pulumi mocks and record every resource it registers.
+
+Shared by the unit tests, the golden files, the offline policy check and the render tool, so
+all of them see exactly what `pulumi up` would send to the engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.sync_await import _sync_await
+
+from involution.settings import NAMESPACE, SECRET_KEYS, parse_settings
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+# Stands in for an encrypted value: the mocks cannot decrypt `secure:` config.
+MOCK_SECRET = "mock-secret-value"
+
+
+@dataclass(frozen=True)
+class RecordedResource:
+    """A resource as the engine would receive it: wire names, numbers possibly floats."""
+
+    type: str
+    name: str
+    inputs: Mapping[str, Any]
+    custom: bool
+    parent: str | None = None
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        meta = self.inputs.get("metadata")
+        return meta if isinstance(meta, Mapping) else {}
+
+    @property
+    def kind(self) -> str:
+        return self.type.rsplit(":", 1)[-1]
+
+
+@dataclass
+class MockRun:
+    """What one mocked run produced."""
+
+    stack: str
+    resources: list[RecordedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_kind(self, kind: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.custom and r.kind == kind]
+
+    def named(self, kind: str, name: str) -> RecordedResource:
+        matches = [r for r in self.of_kind(kind) if r.metadata.get("name") == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} {kind} named {name!r}")
+        return matches[0]
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Echo inputs as state, naming auto-named Kubernetes objects the way the provider does."""
+
+    def __init__(self, run: MockRun) -> None:
+        self.run = run
+
+    def new_resource(
+        self, args: pulumi_mocks.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
+        state = dict(args.inputs)
+        if (
+            args.custom
+            and args.typ.startswith("kubernetes:")
+            and args.typ != "pulumi:providers:kubernetes"
+        ):
+            metadata = dict(state.get("metadata") or {})
+            if not metadata.get("name"):
+                digest = hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode())
+                metadata["name"] = f"{args.name}-{digest.hexdigest()[:8]}"
+                state["metadata"] = metadata
+        self.run.resources.append(
+            RecordedResource(type=args.typ, name=args.name, inputs=state, custom=bool(args.custom))
+        )
+        return f"{args.name}-id", state
+
+    def call(
+        self, args: pulumi_mocks.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+def stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
+    return project_dir / f"Pulumi.{stack}.yaml"
+
+
+def load_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
+    """The `involution:` keys of Pulumi.<stack>.yaml as the engine passes them (JSON text for
+    objects); encrypted values become a placeholder the mocks can carry."""
+    document = yaml.safe_load(stack_file(stack, project_dir).read_text()) or {}
+    config = document.get("config") or {}
+    prefix = f"{NAMESPACE}:"
+    raw: dict[str, str] = {}
+    for key, value in config.items():
+        if not key.startswith(prefix):
+            continue
+        raw[key[len(prefix) :]] = to_config_text(value)
+    return raw
+
+
+def to_config_text(value: Any) -> str:
+    if isinstance(value, Mapping) and set(value) == {"secure"}:
+        return MOCK_SECRET
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(value)
+
+
+def run_program(
+    stack: str,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    now: datetime | None = None,
+    preview: bool = False,
+    project_dir: Path = PROJECT_DIR,
+) -> MockRun:
+    """Run the program for a stack file plus overrides (a value of None removes the key)."""
+    from involution.program import deploy  # after mocks are set, as `pulumi up` would
+
+    raw = load_stack_config(stack, project_dir)
+    for key, value in (overrides or {}).items():
+        if value is None:
+            raw.pop(key, None)
+        else:
+            raw[key] = to_config_text(value)
+    run = MockRun(stack=stack)
+    pulumi.runtime.set_mocks(RecordingMocks(run), project=NAMESPACE, stack=stack, preview=preview)
+    pulumi.runtime.set_all_config(
+        {f"{NAMESPACE}:{k}": v for k, v in raw.items()},
+        [f"{NAMESPACE}:{k}" for k in raw if k in SECRET_KEYS],
+    )
+    settings = parse_settings(raw, stack=stack, now=now) if now is not None else None
+
+    resolved: dict[str, Any] = {}
+
+    async def program() -> None:
+        outputs = deploy(settings)
+        resolved.update(await pulumi.Output.from_input(outputs).future() or {})
+
+    pulumi.runtime.settings.SETTINGS.rpc_manager.clear()
+    _sync_await(pulumi.runtime.stack.run_pulumi_func(program))
+    run.outputs = resolved
+    return run

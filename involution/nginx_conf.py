@@ -1,0 +1,237 @@
+"""nginx.conf of the traffic router, built from typed data and rendered by crossplane.
+
+The only place the config text is produced, so every stack, test and benchmark reads the same
+file the cluster gets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import crossplane
+
+from involution.phases import PhasePlan
+
+UPSTREAM_NAME = "involution_engine"
+STABLE_SERVICE = "engine-stable"
+CANARY_SERVICE = "engine-canary"
+ENGINE_PORT = 8080
+ROUTER_PORT = 8080
+ROUTER_STATUS_PORT = 9113
+TRACK_HEADER = "X-Involution-Track"
+UPSTREAM_HEADER = "X-Involution-Upstream"
+
+Directive = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class UpstreamServer:
+    """One `server` line; a weight of 0 never reaches nginx (it rejects `weight=0`)."""
+
+    host: str
+    port: int
+    weight: int
+    track: str
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class RouterSpec:
+    """What the router must do: the weighted upstream and the knobs around it."""
+
+    phase: str
+    stable_weight: int
+    canary_weight: int
+    servers: tuple[UpstreamServer, ...]
+    listen_port: int = ROUTER_PORT
+    status_port: int = ROUTER_STATUS_PORT
+    zone_size: str = "64k"
+    keepalive_connections: int = 32
+    max_fails: int = 1
+    fail_timeout_seconds: int = 10
+    next_upstream_tries: int = 2
+    connect_timeout_seconds: int = 2
+    read_timeout_seconds: int = 30
+    worker_processes: str = "auto"
+    # Where nginx may write: the root filesystem is read-only in the pod.
+    temp_root: str = "/tmp"
+
+
+def router_spec(
+    plan: PhasePlan,
+    *,
+    stable_host: str = STABLE_SERVICE,
+    canary_host: str = CANARY_SERVICE,
+    port: int = ENGINE_PORT,
+) -> RouterSpec:
+    """Weights from the phase plan; a track at 0% is left out of the upstream entirely."""
+    servers = tuple(
+        server
+        for server in (
+            UpstreamServer(stable_host, port, plan.stable_weight, "stable"),
+            UpstreamServer(canary_host, port, plan.canary_weight, "canary"),
+        )
+        if server.weight > 0
+    )
+    return RouterSpec(
+        phase=plan.phase.value,
+        stable_weight=plan.stable_weight,
+        canary_weight=plan.canary_weight,
+        servers=servers,
+    )
+
+
+def _d(directive: str, *args: object, block: list[Directive] | None = None) -> Directive:
+    node: Directive = {"directive": directive, "args": [str(a) for a in args]}
+    if block is not None:
+        node["block"] = block
+    return node
+
+
+def _upstream(spec: RouterSpec) -> Directive:
+    servers = [
+        _d(
+            "server",
+            server.address,
+            f"weight={server.weight}",
+            f"max_fails={spec.max_fails}",
+            f"fail_timeout={spec.fail_timeout_seconds}s",
+        )
+        for server in spec.servers
+    ]
+    return _d(
+        "upstream",
+        UPSTREAM_NAME,
+        block=[
+            # Shared memory so the weighted round-robin state holds across worker processes.
+            _d("zone", UPSTREAM_NAME, spec.zone_size),
+            *servers,
+            _d("keepalive", spec.keepalive_connections),
+        ],
+    )
+
+
+def _proxy_location(spec: RouterSpec) -> Directive:
+    return _d(
+        "location",
+        "/",
+        block=[
+            _d("proxy_pass", f"http://{UPSTREAM_NAME}"),
+            # Keep-alive to the engines needs HTTP/1.1 and an empty Connection header.
+            _d("proxy_http_version", "1.1"),
+            _d("proxy_set_header", "Connection", ""),
+            _d("proxy_set_header", "Host", "$host"),
+            _d("proxy_set_header", "X-Request-ID", "$request_id"),
+            _d("proxy_set_header", "X-Forwarded-For", "$proxy_add_x_forwarded_for"),
+            _d("proxy_set_header", "X-Forwarded-Proto", "$scheme"),
+            _d("proxy_connect_timeout", f"{spec.connect_timeout_seconds}s"),
+            _d("proxy_read_timeout", f"{spec.read_timeout_seconds}s"),
+            # A failed idempotent request is retried once on the other server; nginx never
+            # retries a POST that reached an engine (non_idempotent is deliberately absent).
+            _d("proxy_next_upstream", "error", "timeout", "http_502", "http_503", "http_504"),
+            _d("proxy_next_upstream_tries", spec.next_upstream_tries),
+            _d("proxy_next_upstream_timeout", f"{spec.read_timeout_seconds}s"),
+            # The engine names its track in X-Involution-Track (passed through); nginx adds
+            # which upstream address answered, retries included.
+            _d("add_header", UPSTREAM_HEADER, "$upstream_addr", "always"),
+            _d("add_header", "X-Request-ID", "$request_id", "always"),
+        ],
+    )
+
+
+def weights_metrics(spec: RouterSpec) -> str:
+    """Prometheus text exposition of the live split, so dashboards and alerts can read it."""
+    phase_code = {"none": 0, "10": 10, "50": 50, "100": 100, "rollback": -1}[spec.phase]
+    lines = [
+        "# HELP involution_canary_weight Upstream weight per track in the live nginx.conf.",
+        "# TYPE involution_canary_weight gauge",
+        f'involution_canary_weight{{track="stable"}} {spec.stable_weight}',
+        f'involution_canary_weight{{track="canary"}} {spec.canary_weight}',
+        "# HELP involution_canary_phase Canary phase (-1 = rollback).",
+        "# TYPE involution_canary_phase gauge",
+        f'involution_canary_phase{{phase="{spec.phase}"}} {phase_code}',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _status_server(spec: RouterSpec) -> Directive:
+    return _d(
+        "server",
+        block=[
+            _d("listen", spec.status_port),
+            _d("access_log", "off"),
+            _d("location", "=", "/stub_status", block=[_d("stub_status")]),
+            _d(
+                "location",
+                "=",
+                "/metrics",
+                block=[
+                    _d("default_type", "text/plain; version=0.0.4"),
+                    _d("return", 200, weights_metrics(spec)),
+                ],
+            ),
+        ],
+    )
+
+
+def nginx_conf_payload(spec: RouterSpec) -> list[Directive]:
+    """The whole nginx.conf as crossplane directives (a standalone file: no includes)."""
+    tmp = spec.temp_root
+    log_format = (
+        '$remote_addr [$time_local] "$request" $status $body_bytes_sent '
+        "rt=$request_time upstream=$upstream_addr ust=$upstream_status "
+        "urt=$upstream_response_time track=$upstream_http_x_involution_track id=$request_id"
+    )
+    http = [
+        _d("default_type", "application/octet-stream"),
+        _d("server_tokens", "off"),
+        _d("log_format", "involution", log_format),
+        _d("access_log", "/dev/stdout", "involution"),
+        _d("keepalive_timeout", "65s"),
+        _d("client_body_temp_path", f"{tmp}/client_temp"),
+        _d("proxy_temp_path", f"{tmp}/proxy_temp"),
+        _d("fastcgi_temp_path", f"{tmp}/fastcgi_temp"),
+        _d("uwsgi_temp_path", f"{tmp}/uwsgi_temp"),
+        _d("scgi_temp_path", f"{tmp}/scgi_temp"),
+        _upstream(spec),
+        _d(
+            "server",
+            block=[
+                _d("listen", spec.listen_port),
+                _d(
+                    "location",
+                    "=",
+                    "/healthz",
+                    block=[
+                        _d("access_log", "off"),
+                        _d("default_type", "text/plain"),
+                        _d("return", 200, "ok\n"),
+                    ],
+                ),
+                _proxy_location(spec),
+            ],
+        ),
+        _status_server(spec),
+    ]
+    return [
+        _d("worker_processes", spec.worker_processes),
+        _d("pid", f"{tmp}/nginx.pid"),
+        _d("error_log", "/dev/stderr", "warn"),
+        _d("events", block=[_d("worker_connections", 1024)]),
+        _d("http", block=http),
+    ]
+
+
+def render_nginx_conf(spec: RouterSpec) -> str:
+    text: str = crossplane.build(nginx_conf_payload(spec), indent=4)
+    return text + "\n"
+
+
+def config_checksum(text: str) -> str:
+    """Put on the pod template: a new split rolls the router and `pulumi up` waits for it."""
+    return hashlib.sha256(text.encode()).hexdigest()

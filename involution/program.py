@@ -1,0 +1,102 @@
+"""The Pulumi program: config in, components out, outputs exported."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.canary_release import CanaryRelease, CanaryReleaseArgs
+from components.time_resolver import TimeResolver, TimeResolverArgs, resolver_url
+from involution.commands import next_commands
+from involution.settings import Settings
+from involution.stack_config import read_settings
+
+
+def kubernetes_provider(settings: Settings) -> k8s.Provider:
+    """Render mode writes manifests to a folder (no cluster); otherwise a kubeconfig context."""
+    target = settings.target
+    if target.render_directory is not None:
+        return k8s.Provider("kubernetes", render_yaml_to_directory=target.render_directory)
+    return k8s.Provider("kubernetes", context=target.kube_context)
+
+
+def engine_image(settings: Settings, tag: str) -> str:
+    return f"{settings.image_repository}:{tag}"
+
+
+def deploy(settings: Settings | None = None) -> dict[str, Any]:
+    """Build every resource of the stack; returns the exported outputs."""
+    settings = settings or read_settings()  # raises ConfigError before any resource exists
+    for warning in settings.warnings:
+        pulumi.log.warn(warning)
+
+    provider = kubernetes_provider(settings)
+    namespace = k8s.core.v1.Namespace(
+        "namespace",
+        metadata={
+            "name": settings.namespace,
+            "labels": {
+                "app.kubernetes.io/part-of": "involution",
+                # Admission enforces what the components already do.
+                "pod-security.kubernetes.io/enforce": "restricted",
+                "pod-security.kubernetes.io/warn": "restricted",
+            },
+        },
+        opts=pulumi.ResourceOptions(provider=provider),
+    )
+    namespace_name = namespace.metadata.apply(lambda m: m.name)
+    on_cluster = pulumi.ResourceOptions(providers=[provider])
+
+    TimeResolver(
+        "time-resolver",
+        TimeResolverArgs(
+            version=settings.time_resolver_version,
+            repository=settings.time_resolver_repository,
+            replicas=settings.time_resolver_replicas,
+            namespace=namespace_name,
+            instance=settings.stack,
+        ),
+        opts=on_cluster,
+    )
+    canary = settings.canary_version
+    release = CanaryRelease(
+        "engine",
+        CanaryReleaseArgs(
+            plan=settings.plan,
+            stable_version=settings.stable_version,
+            canary_version=canary,
+            release_type=settings.release_type,
+            stable_image=engine_image(settings, settings.stable_version.tag),
+            canary_image=engine_image(settings, canary.tag) if canary else None,
+            namespace=namespace_name,
+            instance=settings.stack,
+            approval=settings.approval,
+            gates=settings.gates,
+            router_image=settings.nginx_image,
+            router_replicas=settings.router_replicas,
+            engine_env={"TIME_RESOLVER_URL": resolver_url()},
+        ),
+        opts=on_cluster,
+    )
+
+    plan = settings.plan
+    outputs: dict[str, Any] = {
+        "environment": settings.environment.value,
+        "namespace": settings.namespace,
+        "phase": plan.phase.value,
+        "stableWeight": plan.stable_weight,
+        "canaryWeight": plan.canary_weight,
+        "stableVersion": settings.stable_version.tag,
+        "canaryVersion": canary.tag if canary else None,
+        "releaseType": settings.release_type.value,
+        "stableReplicas": plan.stable_replicas,
+        "canaryReplicas": plan.canary_replicas,
+        "rollbackTarget": settings.rollback_target.tag,
+        "nginxConfSha256": release.nginx_conf_sha256,
+        "nextCommands": next_commands(settings).as_output(),
+    }
+    for key, value in outputs.items():
+        pulumi.export(key, value)
+    return outputs
