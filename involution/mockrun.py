@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,11 @@ class RecordedResource:
     name: str
     inputs: Mapping[str, Any]
     custom: bool
-    parent: str | None = None
+    urn: str = ""
+    parent: str = ""
+    provider: str = ""  # "<provider urn>::<id>" of an explicit provider
+    # URNs this resource waits for (depends_on plus the inputs' dependencies).
+    dependencies: tuple[str, ...] = ()
 
     @property
     def metadata(self) -> Mapping[str, Any]:
@@ -57,11 +62,66 @@ class MockRun:
     def of_kind(self, kind: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.custom and r.kind == kind]
 
+    def by_urn(self, urn: str) -> RecordedResource:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def waits_for(self, resource: RecordedResource) -> set[str]:
+        """Logical names of everything `resource` waits for, directly or through its parents
+        and the children of components it depends on (as the engine orders updates)."""
+        names: set[str] = set()
+        pending = list(resource.dependencies)
+        current = resource
+        while current.parent and current.parent.count("::") >= 3:
+            try:
+                current = self.by_urn(current.parent)
+            except StopIteration:
+                break
+            pending.extend(current.dependencies)
+        seen: set[str] = set()
+        while pending:
+            urn = pending.pop()
+            if urn in seen:
+                continue
+            seen.add(urn)
+            try:
+                dependency = self.by_urn(urn)
+            except StopIteration:
+                continue
+            names.add(dependency.name)
+            pending.extend(r.urn for r in self.resources if r.parent == urn)
+        return names
+
     def named(self, kind: str, name: str) -> RecordedResource:
         matches = [r for r in self.of_kind(kind) if r.metadata.get("name") == name]
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} {kind} named {name!r}")
         return matches[0]
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """Adds what MockResourceArgs leaves out: URN, parent and dependencies."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.run = mocks.run
+        self.lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        # Registrations arrive on several threads: match by (type, name), unique in a stack.
+        with self.lock:
+            for index, recorded in enumerate(self.run.resources):
+                if recorded.type == request.type and recorded.name == request.name:
+                    self.run.resources[index] = replace(
+                        recorded,
+                        urn=response.urn,
+                        parent=request.parent,
+                        dependencies=tuple(request.dependencies),
+                    )
+                    break
+        return response
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -74,18 +134,20 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self, args: pulumi_mocks.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
-        if (
-            args.custom
-            and args.typ.startswith("kubernetes:")
-            and args.typ != "pulumi:providers:kubernetes"
-        ):
+        if args.custom and args.typ.startswith("kubernetes:"):
             metadata = dict(state.get("metadata") or {})
             if not metadata.get("name"):
                 digest = hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode())
                 metadata["name"] = f"{args.name}-{digest.hexdigest()[:8]}"
                 state["metadata"] = metadata
         self.run.resources.append(
-            RecordedResource(type=args.typ, name=args.name, inputs=state, custom=bool(args.custom))
+            RecordedResource(
+                type=args.typ,
+                name=args.name,
+                inputs=state,
+                custom=bool(args.custom),
+                provider=args.provider or "",
+            )
         )
         return f"{args.name}-id", state
 
@@ -143,7 +205,10 @@ def run_program(
         else:
             raw[key] = to_config_text(value)
     run = MockRun(stack=stack)
-    pulumi.runtime.set_mocks(RecordingMocks(run), project=NAMESPACE, stack=stack, preview=preview)
+    mocks = RecordingMocks(run)
+    pulumi.runtime.set_mocks(
+        mocks, project=NAMESPACE, stack=stack, preview=preview, monitor=RecordingMonitor(mocks)
+    )
     pulumi.runtime.set_all_config(
         {f"{NAMESPACE}:{k}": v for k, v in raw.items()},
         [f"{NAMESPACE}:{k}" for k in raw if k in SECRET_KEYS],

@@ -1,0 +1,41 @@
+"""Shared fixtures: mocked runs of the real program, cached per scenario."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from involution.mockrun import MockRun, run_program
+
+# A fixed clock: approvals in tests expire relative to it, not to the day the suite runs.
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+STACKS = ("dev", "staging", "production")
+TRAFFIC_PHASES = ("10", "50", "100", "rollback")
+
+VALID_APPROVAL = {
+    "approvedBy": ["ana.release", "raj.sre"],
+    "ticket": "CHG-2041",
+    "expiresAt": "2026-11-30T18:00:00Z",
+}
+
+
+def canary_overrides(phase: str, canary: str = "v1.3.0") -> dict[str, Any]:
+    """A minor canary at `phase`, approved so production accepts it."""
+    return {"canaryVersion": canary, "canaryPhase": phase, "approval": VALID_APPROVAL}
+
+
+@pytest.fixture(scope="session")
+def mocked() -> Callable[..., MockRun]:
+    """Run the program once per (stack, overrides) and reuse the result across tests."""
+    cache: dict[str, MockRun] = {}
+
+    def run(stack: str, overrides: Mapping[str, Any] | None = None) -> MockRun:
+        key = repr((stack, sorted((overrides or {}).items(), key=lambda kv: kv[0])))
+        if key not in cache:
+            cache[key] = run_program(stack, overrides, now=NOW)
+        return cache[key]
+
+    return run

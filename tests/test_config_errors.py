@@ -1,0 +1,285 @@
+"""Bad input fails before any resource is registered, with one message naming key, value and
+what is allowed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from involution import mockrun
+from involution.errors import ConfigError
+from involution.mockrun import MOCK_SECRET, load_stack_config, run_program
+from tests.conftest import NOW, VALID_APPROVAL
+
+EXPIRED = {**VALID_APPROVAL, "expiresAt": "2026-11-01T00:00:00Z"}
+ALL_PASSED = {
+    name: "passed"
+    for name in ("codeQuality", "unitTests", "integrationTests", "accuracy", "security")
+}
+
+# (stack, overrides, key named in the message, value shown, words of what is allowed)
+BAD_INPUT: list[tuple[str, dict[str, Any], str, str, str]] = [
+    (
+        "dev",
+        {"canaryVersion": "v1.3.0", "canaryPhase": "25"},
+        "canaryPhase",
+        "'25'",
+        "none, 10, 50, 100, rollback",
+    ),
+    ("dev", {"canaryPhase": "ten"}, "canaryPhase", "'ten'", "none, 10, 50, 100, rollback"),
+    ("dev", {"stableVersion": "latest"}, "stableVersion", "'latest'", "semver tag"),
+    ("dev", {"stableVersion": "1.2.3"}, "stableVersion", "'1.2.3'", "semver tag"),
+    (
+        "dev",
+        {"canaryVersion": "v1.3", "canaryPhase": "10"},
+        "canaryVersion",
+        "'v1.3'",
+        "semver tag",
+    ),
+    (
+        "dev",
+        {"canaryVersion": "latest", "canaryPhase": "10"},
+        "canaryVersion",
+        "'latest'",
+        "semver tag",
+    ),
+    (
+        "dev",
+        {"canaryVersion": "v1.2.2", "canaryPhase": "10"},
+        "canaryVersion",
+        "'v1.2.2'",
+        "newer than stableVersion v1.2.2",
+    ),
+    (
+        "dev",
+        {"canaryVersion": "v1.1.9", "canaryPhase": "50"},
+        "canaryVersion",
+        "'v1.1.9'",
+        "newer than stableVersion",
+    ),
+    ("dev", {"canaryPhase": "10"}, "canaryPhase", "'10'", "unless canaryVersion is set"),
+    (
+        "dev",
+        {"canaryPhase": "rollback"},
+        "canaryPhase",
+        "'rollback'",
+        "unless canaryVersion is set",
+    ),
+    (
+        "production",
+        {"stableVersion": "v1.3.0-rc.1"},
+        "stableVersion",
+        "'v1.3.0-rc.1'",
+        "pre-releases never reach production",
+    ),
+    (
+        "production",
+        {"canaryVersion": "v1.3.0-beta.2", "canaryPhase": "10", "approval": VALID_APPROVAL},
+        "canaryVersion",
+        "'v1.3.0-beta.2'",
+        "pre-releases never reach production",
+    ),
+    (
+        "production",
+        {"canaryVersion": "v1.3.0", "canaryPhase": "10"},
+        "approval",
+        "<unset>",
+        "required in production for a minor canary",
+    ),
+    (
+        "production",
+        {"canaryVersion": "v2.0.0", "canaryPhase": "50"},
+        "approval",
+        "<unset>",
+        "required in production for a major canary",
+    ),
+    (
+        "production",
+        {"canaryVersion": "v1.3.0", "canaryPhase": "10", "approval": EXPIRED},
+        "approval.expiresAt",
+        "'2026-11-01T00:00:00+00:00'",
+        "the approval has expired",
+    ),
+    (
+        "production",
+        {
+            "canaryVersion": "v2.0.0",
+            "canaryPhase": "10",
+            "approval": {**VALID_APPROVAL, "approvedBy": "ana.release"},
+        },
+        "approval.approvedBy",
+        "['ana.release']",
+        "at least 2 distinct approvers",
+    ),
+    (
+        "production",
+        {
+            "canaryVersion": "v1.3.0",
+            "canaryPhase": "10",
+            "approval": {**VALID_APPROVAL, "expiresAt": "next tuesday"},
+        },
+        "approval.expiresAt",
+        "'next tuesday'",
+        "ISO-8601",
+    ),
+    (
+        "production",
+        {
+            "canaryVersion": "v1.3.0",
+            "canaryPhase": "10",
+            "approval": {**VALID_APPROVAL, "ticket": ""},
+        },
+        "approval.ticket",
+        "''",
+        "ticket id",
+    ),
+    (
+        "production",
+        {"gates": {**ALL_PASSED, "apiContract": "failed"}},
+        "gates.apiContract",
+        "'failed'",
+        "passed all six quality gates",
+    ),
+    (
+        "production",
+        {"gates": ALL_PASSED},
+        "gates.apiContract",
+        "<unset>",
+        "passed all six quality gates",
+    ),
+    ("production", {"gates": None}, "gates", "<unset>", "required in production"),
+    ("dev", {"gates": {"security": "skipped"}}, "gates.security", "'skipped'", "passed or failed"),
+    ("dev", {"gates": {"lint": "passed"}}, "gates.lint", "'passed'", "one of the gates"),
+    ("dev", {"gates": "passed"}, "gates", "'passed'", "an object"),
+    ("dev", {"engineReplicas": "0"}, "engineReplicas", "'0'", "an integer >= 1"),
+    ("dev", {"engineReplicas": "-3"}, "engineReplicas", "'-3'", "an integer >= 1"),
+    ("dev", {"engineReplicas": "two"}, "engineReplicas", "'two'", "an integer >= 1"),
+    ("staging", {"routerReplicas": "1"}, "routerReplicas", "'1'", "single point of failure"),
+    ("dev", {"environment": "prod"}, "environment", "'prod'", "dev, staging, production"),
+    ("dev", {"namespace": "Involution_NS"}, "namespace", "'Involution_NS'", "DNS-1123"),
+    (
+        "dev",
+        {"imageRepository": "registry.example.com/engine:v1"},
+        "imageRepository",
+        "'registry.example.com/engine:v1'",
+        "without tag or digest",
+    ),
+    ("dev", {"nginxImage": "nginx:latest"}, "nginxImage", "'nginx:latest'", "pinned"),
+    ("dev", {"nginxImage": "nginx"}, "nginxImage", "'nginx'", "pinned"),
+    ("dev", {"canaryPhse": "10"}, "canaryPhse", "'10'", "did you mean `canaryPhase`"),
+    ("dev", {"stableVersion": None}, "stableVersion", "<unset>", "required"),
+]
+
+
+@pytest.mark.parametrize(
+    ("stack", "overrides", "key", "value", "allowed"),
+    BAD_INPUT,
+    ids=[f"{case[0]}-{case[2]}-{i}" for i, case in enumerate(BAD_INPUT)],
+)
+def test_bad_input_fails_before_any_resource(
+    stack: str,
+    overrides: dict[str, Any],
+    key: str,
+    value: str,
+    allowed: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    registered: list[str] = []
+    original = mockrun.RecordingMocks.new_resource
+
+    def spy(self: Any, args: Any) -> Any:
+        registered.append(args.name)
+        return original(self, args)
+
+    monkeypatch.setattr(mockrun.RecordingMocks, "new_resource", spy)
+    with pytest.raises(ConfigError) as raised:
+        run_program(stack, overrides, now=NOW)
+    assert registered == []
+    error = raised.value
+    assert isinstance(error, pulumi.RunError)  # printed by the engine without a traceback
+    line = f"involution:{key} = {value}: "
+    matching = [p for p in error.problems if p.describe().startswith(line)]
+    assert matching, f"{line!r} not in {error}"
+    assert allowed in matching[0].describe()
+    assert line in str(error)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as raised:
+        run_program(
+            "production",
+            {"canaryVersion": "v1.3.0", "canaryPhase": "25", "engineReplicas": "0"},
+            now=NOW,
+        )
+    keys = {p.key for p in raised.value.problems}
+    assert {"canaryPhase", "engineReplicas"} <= keys
+    assert str(raised.value).count("involution:") == len(raised.value.problems)
+
+
+def test_secret_values_never_appear_in_errors() -> None:
+    with pytest.raises(ConfigError) as raised:
+        run_program("dev", {"redisPasword": "hunter2-s3cret"}, now=NOW)
+    assert "did you mean `redisPassword`" in str(raised.value)
+    # An unknown key's value is shown; a known secret key's is not.
+    from involution.settings import parse_settings
+
+    with pytest.raises(ConfigError) as secret_raised:
+        parse_settings(
+            {"stableVersion": "v1.2.2", "redisPassword": "hunter2-s3cret", "bogus": "x"},
+            stack="dev",
+            now=NOW,
+        )
+    assert "hunter2" not in str(secret_raised.value)
+
+
+def test_rollback_is_never_blocked_by_release_checks() -> None:
+    # Expired approval and a failed gate: the canary may not take traffic, but rolling it back
+    # must still work, in production too.
+    overrides = {
+        "canaryVersion": "v1.3.0",
+        "canaryPhase": "rollback",
+        "approval": EXPIRED,
+        "gates": {**ALL_PASSED, "apiContract": "failed"},
+    }
+    run = run_program("production", overrides, now=NOW)
+    assert run.outputs["phase"] == "rollback"
+    assert run.outputs["canaryWeight"] == 0
+
+
+def test_outside_production_release_checks_warn() -> None:
+    from involution.settings import parse_settings
+
+    settings = parse_settings(
+        {
+            "stableVersion": "v1.2.2",
+            "canaryVersion": "v1.3.0",
+            "canaryPhase": "10",
+            "approval": '{"approvedBy": "a", "ticket": "T-1", "expiresAt": "2020-01-01T00:00:00Z"}',
+            "gates": '{"security": "failed"}',
+        },
+        stack="staging",
+        now=NOW,
+    )
+    assert any("approval has expired" in w for w in settings.warnings)
+    assert any("security" in w for w in settings.warnings)
+
+
+def test_patch_canary_needs_no_approval_in_production() -> None:
+    run = run_program("production", {"canaryVersion": "v1.2.3", "canaryPhase": "10"}, now=NOW)
+    assert run.outputs["releaseType"] == "patch"
+
+
+def test_encrypted_values_become_a_placeholder(tmp_path: Any) -> None:
+    (tmp_path / "Pulumi.x.yaml").write_text(
+        "config:\n  involution:redisPassword:\n    secure: AAABAxyz\n"
+        "  involution:engineReplicas: 3\n  involution:gates:\n    security: passed\n"
+        "  other:key: ignored\n"
+    )
+    raw = load_stack_config("x", tmp_path)
+    assert raw == {
+        "redisPassword": MOCK_SECRET,
+        "engineReplicas": "3",
+        "gates": '{"security": "passed"}',
+    }
