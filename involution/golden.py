@@ -9,25 +9,25 @@ import yaml
 from involution.mockrun import MockRun
 
 
-def _plain(value: Any) -> Any:
+def plain_numbers(value: Any) -> Any:
     """Wire numbers arrive as floats; show 3 as 3 so diffs read like the manifests."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_numbers(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_numbers(v) for v in value]
     return value
 
 
 def golden_document(run: MockRun) -> str:
     resources = sorted(
         (
-            {"type": r.type, "name": r.name, "inputs": _plain(dict(r.inputs))}
+            {"type": r.type, "name": r.name, "inputs": plain_numbers(dict(r.inputs))}
             for r in run.resources
             if r.custom
         ),
         key=lambda r: (r["type"], r["name"]),
     )
-    document = {"stack": run.stack, "outputs": _plain(run.outputs), "resources": resources}
+    document = {"stack": run.stack, "outputs": plain_numbers(run.outputs), "resources": resources}
     return yaml.safe_dump(document, sort_keys=True, width=4096, allow_unicode=True)

@@ -6,6 +6,9 @@ all of them see exactly what `pulumi up` would send to the engine.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import gc
 import hashlib
 import json
 import threading
@@ -25,6 +28,7 @@ from involution.settings import NAMESPACE, SECRET_KEYS, parse_settings
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Stands in for an encrypted value: the mocks cannot decrypt `secure:` config.
 MOCK_SECRET = "mock-secret-value"
+_cleanup_registered = False
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,18 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return {}, None
 
 
+def _close_worker_loops() -> None:
+    """The mock monitor gives each worker thread an event loop it never closes; close them
+    before interpreter shutdown, which otherwise prints a spurious traceback per loop."""
+    for candidate in gc.get_objects():
+        if (
+            isinstance(candidate, asyncio.AbstractEventLoop)
+            and not candidate.is_running()
+            and not candidate.is_closed()
+        ):
+            candidate.close()
+
+
 def stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
     return project_dir / f"Pulumi.{stack}.yaml"
 
@@ -204,6 +220,10 @@ def run_program(
             raw.pop(key, None)
         else:
             raw[key] = to_config_text(value)
+    global _cleanup_registered  # noqa: PLW0603 (one atexit hook per process)
+    if not _cleanup_registered:
+        atexit.register(_close_worker_loops)
+        _cleanup_registered = True
     run = MockRun(stack=stack)
     mocks = RecordingMocks(run)
     pulumi.runtime.set_mocks(
