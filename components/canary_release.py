@@ -35,6 +35,7 @@ class CanaryReleaseArgs:
     router_image: str
     router_replicas: int
     engine_env: Mapping[str, str] = field(default_factory=dict)
+    engine_secret_env: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def release_annotations(args: CanaryReleaseArgs, track: Track) -> dict[str, str]:
@@ -57,6 +58,12 @@ def release_annotations(args: CanaryReleaseArgs, track: Track) -> dict[str, str]
         f"{ANNOTATION_PREFIX}/gates": json.dumps(args.gates.as_record(), sort_keys=True),
         f"{ANNOTATION_PREFIX}/rollback-target": args.stable_version.tag,
     }
+
+
+def cache_env(version: EngineVersion) -> dict[str, str]:
+    """A cache key prefix per engine minor line: stable and canary of different minors never
+    read each other's entries, which may have another schema."""
+    return {"REDIS_KEY_PREFIX": f"involution:{version.minor_line}:"}
 
 
 class CanaryRelease(pulumi.ComponentResource):
@@ -140,7 +147,8 @@ class CanaryRelease(pulumi.ComponentResource):
                 namespace=args.namespace,
                 instance=args.instance,
                 release_annotations=release_annotations(args, track),
-                env=args.engine_env,
+                env={**args.engine_env, **cache_env(version)},
+                secret_env=args.engine_secret_env,
                 wait_for=wait_for,
             ),
             opts=pulumi.ResourceOptions(parent=self),

@@ -53,6 +53,8 @@ class EngineTrackArgs:
     instance: str
     release_annotations: Mapping[str, str]
     env: Mapping[str, str] = field(default_factory=dict)
+    # Env from Kubernetes Secrets: name -> (secret name, key). Never a literal value.
+    secret_env: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     resources: Resources = ENGINE_RESOURCES
     probes: HttpProbes = ENGINE_PROBES
     # Resources that must be updated first, e.g. the router before a canary scales to 0.
@@ -88,6 +90,10 @@ class EngineTrack(pulumi.ComponentResource):
             {"name": "INVOLUTION_TRACK", "value": args.track},
             {"name": "INVOLUTION_VERSION", "value": args.version.tag},
             *({"name": key, "value": value} for key, value in sorted(args.env.items())),
+            *(
+                {"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": item}}}
+                for key, (secret, item) in sorted(args.secret_env.items())
+            ),
         ]
 
         deployment = k8s.apps.v1.Deployment(

@@ -144,6 +144,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 digest = hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode())
                 metadata["name"] = f"{args.name}-{digest.hexdigest()[:8]}"
                 state["metadata"] = metadata
+        if args.typ == "docker:index/image:Image":
+            # What a push returns: the repository pinned by the digest of what was built.
+            digest = hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode())
+            repository = str(state.get("imageName", "")).rsplit(":", 1)[0]
+            state["repoDigest"] = f"{repository}@sha256:{digest.hexdigest()}"
         self.run.resources.append(
             RecordedResource(
                 type=args.typ,
@@ -191,8 +196,20 @@ def load_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, 
     return raw
 
 
+def _without_ciphertext(value: Any) -> Any:
+    """Replace every `{secure: ...}` (top level or nested by `--path --secret`)."""
+    if isinstance(value, Mapping):
+        if set(value) == {"secure"}:
+            return MOCK_SECRET
+        return {k: _without_ciphertext(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_ciphertext(v) for v in value]
+    return value
+
+
 def to_config_text(value: Any) -> str:
-    if isinstance(value, Mapping) and set(value) == {"secure"}:
+    value = _without_ciphertext(value)
+    if value == MOCK_SECRET:
         return MOCK_SECRET
     if isinstance(value, str):
         return value

@@ -8,6 +8,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.canary_release import CanaryRelease, CanaryReleaseArgs
+from components.engine_image import EngineImage, EngineImageArgs
+from components.monitoring import Monitoring, MonitoringArgs
+from components.redis_cache import RedisCache, RedisCacheArgs
 from components.time_resolver import TimeResolver, TimeResolverArgs, resolver_url
 from involution.commands import next_commands
 from involution.settings import Settings
@@ -22,8 +25,29 @@ def kubernetes_provider(settings: Settings) -> k8s.Provider:
     return k8s.Provider("kubernetes", context=target.kube_context)
 
 
-def engine_image(settings: Settings, tag: str) -> str:
-    return f"{settings.image_repository}:{tag}"
+def engine_images(
+    settings: Settings,
+) -> tuple[pulumi.Input[str], pulumi.Input[str] | None]:
+    """Stable and canary images. With a build context, the version being released (the canary,
+    else stable) is built and pinned by digest; the other keeps its immutable version tag."""
+    stable: pulumi.Input[str] = f"{settings.image_repository}:{settings.stable_version.tag}"
+    canary_version = settings.canary_version
+    canary: pulumi.Input[str] | None = (
+        f"{settings.image_repository}:{canary_version.tag}" if canary_version else None
+    )
+    if settings.image_build is None:
+        return stable, canary
+    built = EngineImage(
+        "engine-image",
+        EngineImageArgs(
+            build=settings.image_build,
+            repository=settings.image_repository,
+            version=canary_version or settings.stable_version,
+        ),
+    )
+    if canary_version is not None:
+        return stable, built.image_ref
+    return built.image_ref, canary
 
 
 def deploy(settings: Settings | None = None) -> dict[str, Any]:
@@ -60,7 +84,15 @@ def deploy(settings: Settings | None = None) -> dict[str, Any]:
         ),
         opts=on_cluster,
     )
+    redis = RedisCache(
+        "redis",
+        RedisCacheArgs(settings=settings.redis, namespace=namespace_name, instance=settings.stack),
+        opts=on_cluster,
+    )
+    connection = redis.connection
     canary = settings.canary_version
+    stable_image, canary_image = engine_images(settings)
+    commands = next_commands(settings)
     release = CanaryRelease(
         "engine",
         CanaryReleaseArgs(
@@ -68,18 +100,36 @@ def deploy(settings: Settings | None = None) -> dict[str, Any]:
             stable_version=settings.stable_version,
             canary_version=canary,
             release_type=settings.release_type,
-            stable_image=engine_image(settings, settings.stable_version.tag),
-            canary_image=engine_image(settings, canary.tag) if canary else None,
+            stable_image=stable_image,
+            canary_image=canary_image,
             namespace=namespace_name,
             instance=settings.stack,
             approval=settings.approval,
             gates=settings.gates,
             router_image=settings.nginx_image,
             router_replicas=settings.router_replicas,
-            engine_env={"TIME_RESOLVER_URL": resolver_url()},
+            engine_env={"TIME_RESOLVER_URL": resolver_url(), "REDIS_ADDR": connection.address},
+            engine_secret_env=(
+                {"REDIS_PASSWORD": (connection.password_secret, connection.password_key)}
+                if connection.password_secret
+                else {}
+            ),
         ),
-        opts=on_cluster,
+        opts=pulumi.ResourceOptions(providers=[provider], depends_on=[redis]),
     )
+    if settings.monitoring.enabled:
+        Monitoring(
+            "monitoring",
+            MonitoringArgs(
+                monitoring=settings.monitoring,
+                alerting=settings.alerting,
+                namespace=namespace_name,
+                namespace_name=settings.namespace,
+                instance=settings.stack,
+                rollback_command=commands.rollback,
+            ),
+            opts=on_cluster,
+        )
 
     plan = settings.plan
     outputs: dict[str, Any] = {
@@ -95,7 +145,8 @@ def deploy(settings: Settings | None = None) -> dict[str, Any]:
         "canaryReplicas": plan.canary_replicas,
         "rollbackTarget": settings.rollback_target.tag,
         "nginxConfSha256": release.nginx_conf_sha256,
-        "nextCommands": next_commands(settings).as_output(),
+        "nextCommands": commands.as_output(),
+        "redisAddress": connection.address,
     }
     for key, value in outputs.items():
         pulumi.export(key, value)

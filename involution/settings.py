@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import difflib
 import enum
-import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from involution.errors import ConfigError, ConfigProblem
+from involution.config_alerting import AlertingSettings, read_alerting
+from involution.config_image import ImageBuildSettings, read_image_build
+from involution.config_monitoring import MonitoringSettings, read_monitoring
+from involution.config_reader import ConfigReader
+from involution.config_redis import RedisSettings, read_redis
+from involution.errors import ConfigError
 from involution.phases import ALLOWED_PHASES, Phase, PhasePlan, plan_phase
-from involution.versions import TAG_FORM, EngineVersion, ReleaseType, VersionError, release_type
+from involution.versions import TAG_FORM, EngineVersion, ReleaseType, release_type
 
 NAMESPACE = "involution"
 
@@ -91,6 +95,11 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("timeResolverReplicas", "time-resolver replicas"),
     ConfigKey("renderDirectory", "render manifests to this folder instead of a cluster"),
     ConfigKey("kubeContext", "kubeconfig context of the target cluster"),
+    ConfigKey("redisImage", "official redis image, pinned"),
+    ConfigKey("redisMaxMemoryMb", "Redis maxmemory in MiB"),
+    ConfigKey("redisEvictionPolicy", "Redis eviction policy fit for a cache"),
+    ConfigKey("monitoring", "rollback-trigger thresholds and metric names"),
+    ConfigKey("imageBuild", "build and push the engine image from a build context"),
 )
 KNOWN_KEYS = frozenset(k.name for k in CONFIG_KEYS)
 SECRET_KEYS = frozenset(k.name for k in CONFIG_KEYS if k.secret)
@@ -172,6 +181,10 @@ class Settings:
     approval: Approval | None
     gates: GateResults
     target: ClusterTarget
+    redis: RedisSettings
+    monitoring: MonitoringSettings
+    alerting: AlertingSettings
+    image_build: ImageBuildSettings | None
     warnings: tuple[str, ...] = field(default=())
 
     @property
@@ -184,78 +197,9 @@ class Settings:
         return self.stable_version
 
 
-T = TypeVar("T")
-
-
-class _Reader:
-    """Reads raw string values, recording every problem instead of stopping at the first."""
-
-    def __init__(self, raw: Mapping[str, str]) -> None:
-        self.raw = raw
-        self.problems: list[ConfigProblem] = []
-
-    def problem(self, key: str, value: object, allowed: str) -> None:
-        shown = "[secret]" if key in SECRET_KEYS and value is not None else value
-        self.problems.append(ConfigProblem(key, shown, allowed))
-
-    def text(self, key: str) -> str | None:
-        """The raw value; an empty string means unset (the Pulumi.yaml default of optional keys)."""
-        value = self.raw.get(key)
-        if value is None or not str(value).strip():
-            return None
-        return str(value)
-
-    def parsed(self, key: str, parse: Callable[[str], T], allowed: str, default: T) -> T:
-        value = self.text(key)
-        if value is None:
-            return default
-        try:
-            return parse(value)
-        except (ValueError, KeyError):
-            self.problem(key, value, allowed)
-            return default
-
-    def integer(self, key: str, default: int, minimum: int, why: str = "") -> int:
-        allowed = f"an integer >= {minimum}{why}"
-        value = self.parsed(key, _strict_int, allowed, default)
-        if value < minimum:
-            self.problem(key, self.text(key), allowed)
-            return default
-        return value
-
-    def version(self, key: str) -> EngineVersion | None:
-        value = self.text(key)
-        if value is None:
-            return None
-        try:
-            return EngineVersion.parse(value)
-        except VersionError:
-            self.problem(key, value, TAG_FORM + "; `latest` and untagged images are not allowed")
-            return None
-
-    def json_object(self, key: str) -> Mapping[str, Any] | None:
-        value = self.text(key)
-        if value is None:
-            return None
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
-            parsed = None
-        if not isinstance(parsed, dict):
-            self.problem(key, value, "an object; set fields with `pulumi config set --path`")
-            return None
-        return parsed
-
-
-def _strict_int(text: str) -> int:
-    if not re.fullmatch(r"[0-9]+", text.strip()):
-        raise ValueError(text)
-    return int(text)
-
-
 def parse_settings(raw: Mapping[str, str], *, stack: str, now: datetime) -> Settings:
     """Validate the raw config of one stack; raise one ConfigError listing every problem."""
-    reader = _Reader(raw)
+    reader = ConfigReader(raw, SECRET_KEYS)
     warnings: list[str] = []
     _check_unknown_keys(reader)
 
@@ -339,6 +283,20 @@ def parse_settings(raw: Mapping[str, str], *, stack: str, now: datetime) -> Sett
         kube_context=reader.text("kubeContext") or None,
     )
 
+    redis = read_redis(
+        reader,
+        password_required=environment is not Environment.DEV,
+        environment=environment.value,
+    )
+    if redis.password is None and environment is Environment.DEV:
+        warnings.append(
+            "redisPassword is not set: the dev Redis runs without auth "
+            "(pulumi config set --secret involution:redisPassword <password>)"
+        )
+    monitoring = read_monitoring(reader)
+    alerting = read_alerting(reader, production=production)
+    image_build = read_image_build(reader, dev=environment is Environment.DEV, warnings=warnings)
+
     if reader.problems:
         raise ConfigError(reader.problems)
     assert stable is not None  # a missing stableVersion is a recorded problem above
@@ -360,11 +318,15 @@ def parse_settings(raw: Mapping[str, str], *, stack: str, now: datetime) -> Sett
         approval=approval,
         gates=gates or GateResults.from_mapping({}),
         target=target,
+        redis=redis,
+        monitoring=monitoring,
+        alerting=alerting,
+        image_build=image_build,
         warnings=tuple(warnings),
     )
 
 
-def _check_unknown_keys(reader: _Reader) -> None:
+def _check_unknown_keys(reader: ConfigReader) -> None:
     for key in sorted(reader.raw):
         if key not in KNOWN_KEYS:
             close = difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1)
@@ -376,7 +338,7 @@ def _check_unknown_keys(reader: _Reader) -> None:
             )
 
 
-def _check_repository(reader: _Reader, key: str, value: str) -> None:
+def _check_repository(reader: ConfigReader, key: str, value: str) -> None:
     if not _REPOSITORY.match(value):
         reader.problem(
             key,
@@ -386,7 +348,7 @@ def _check_repository(reader: _Reader, key: str, value: str) -> None:
         )
 
 
-def _read_approval(reader: _Reader) -> Approval | None:
+def _read_approval(reader: ConfigReader) -> Approval | None:
     record = reader.json_object("approval")
     if record is None:
         return None
@@ -432,7 +394,7 @@ def _read_approval(reader: _Reader) -> Approval | None:
 
 
 def _check_approval(
-    reader: _Reader,
+    reader: ConfigReader,
     approval: Approval | None,
     *,
     kind: ReleaseType,
@@ -474,7 +436,7 @@ def _check_approval(
 
 
 def _check_gates(
-    reader: _Reader,
+    reader: ConfigReader,
     gates: GateResults | None,
     phase: Phase,
     production: bool,
@@ -502,7 +464,7 @@ def _check_gates(
         warnings.append(f"quality gates not passed: {', '.join(failing)}")
 
 
-def _read_gates(reader: _Reader) -> GateResults | None:
+def _read_gates(reader: ConfigReader) -> GateResults | None:
     record = reader.json_object("gates")
     if record is None:
         return None

@@ -22,6 +22,31 @@ VALID_APPROVAL = {
 }
 
 
+# Secrets are never committed: operators set them with `pulumi config set --secret`; the
+# scenarios set test values the same way a stack would carry them.
+TEST_REDIS_PASSWORD = "test-redis-password-4f1c"
+TEST_ALERTING = {
+    "slackWebhookUrl": "https://hooks.slack.example/services/T000/B000/test",
+    "slackChannel": "#involution-releases",
+    "pagerdutyRoutingKey": "test-pagerduty-routing-key-0123456789",
+    "emailTo": "releases@involution.example",
+    "emailFrom": "alertmanager@involution.example",
+    "emailSmarthost": "smtp.involution.example:587",
+}
+STACK_SECRETS: dict[str, dict[str, Any]] = {
+    "dev": {"redisPassword": TEST_REDIS_PASSWORD},
+    "staging": {"redisPassword": TEST_REDIS_PASSWORD},
+    "production": {"redisPassword": TEST_REDIS_PASSWORD, "alerting": TEST_ALERTING},
+}
+
+
+def run_scenario(
+    stack: str, overrides: Mapping[str, Any] | None = None, *, now: datetime = NOW
+) -> MockRun:
+    """The stack file plus its secrets plus `overrides` (None removes a key)."""
+    return run_program(stack, {**STACK_SECRETS.get(stack, {}), **(overrides or {})}, now=now)
+
+
 def canary_overrides(phase: str, canary: str = "v1.3.0") -> dict[str, Any]:
     """A minor canary at `phase`, approved so production accepts it."""
     return {"canaryVersion": canary, "canaryPhase": phase, "approval": VALID_APPROVAL}
@@ -35,7 +60,7 @@ def mocked() -> Callable[..., MockRun]:
     def run(stack: str, overrides: Mapping[str, Any] | None = None) -> MockRun:
         key = repr((stack, sorted((overrides or {}).items(), key=lambda kv: kv[0])))
         if key not in cache:
-            cache[key] = run_program(stack, overrides, now=NOW)
+            cache[key] = run_scenario(stack, overrides)
         return cache[key]
 
     return run

@@ -10,8 +10,8 @@ import pytest
 
 from involution import mockrun
 from involution.errors import ConfigError
-from involution.mockrun import MOCK_SECRET, load_stack_config, run_program
-from tests.conftest import NOW, VALID_APPROVAL
+from involution.mockrun import MOCK_SECRET, load_stack_config
+from tests.conftest import NOW, VALID_APPROVAL, run_scenario
 
 EXPIRED = {**VALID_APPROVAL, "expiresAt": "2026-11-01T00:00:00Z"}
 ALL_PASSED = {
@@ -195,7 +195,7 @@ def test_bad_input_fails_before_any_resource(
 
     monkeypatch.setattr(mockrun.RecordingMocks, "new_resource", spy)
     with pytest.raises(ConfigError) as raised:
-        run_program(stack, overrides, now=NOW)
+        run_scenario(stack, overrides)
     assert registered == []
     error = raised.value
     assert isinstance(error, pulumi.RunError)  # printed by the engine without a traceback
@@ -208,7 +208,7 @@ def test_bad_input_fails_before_any_resource(
 
 def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(ConfigError) as raised:
-        run_program(
+        run_scenario(
             "production",
             {"canaryVersion": "v1.3.0", "canaryPhase": "25", "engineReplicas": "0"},
             now=NOW,
@@ -220,7 +220,7 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_secret_values_never_appear_in_errors() -> None:
     with pytest.raises(ConfigError) as raised:
-        run_program("dev", {"redisPasword": "hunter2-s3cret"}, now=NOW)
+        run_scenario("dev", {"redisPasword": "hunter2-s3cret"})
     assert "did you mean `redisPassword`" in str(raised.value)
     # An unknown key's value is shown; a known secret key's is not.
     from involution.settings import parse_settings
@@ -243,7 +243,7 @@ def test_rollback_is_never_blocked_by_release_checks() -> None:
         "approval": EXPIRED,
         "gates": {**ALL_PASSED, "apiContract": "failed"},
     }
-    run = run_program("production", overrides, now=NOW)
+    run = run_scenario("production", overrides)
     assert run.outputs["phase"] == "rollback"
     assert run.outputs["canaryWeight"] == 0
 
@@ -267,7 +267,7 @@ def test_outside_production_release_checks_warn() -> None:
 
 
 def test_patch_canary_needs_no_approval_in_production() -> None:
-    run = run_program("production", {"canaryVersion": "v1.2.3", "canaryPhase": "10"}, now=NOW)
+    run = run_scenario("production", {"canaryVersion": "v1.2.3", "canaryPhase": "10"})
     assert run.outputs["releaseType"] == "patch"
 
 

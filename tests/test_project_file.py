@@ -8,9 +8,15 @@ from typing import Any
 import yaml
 
 from involution import settings
+from involution.config_redis import (
+    DEFAULT_EVICTION_POLICY,
+    DEFAULT_MAX_MEMORY_MB,
+    DEFAULT_REDIS_IMAGE,
+)
 
 PROJECT = yaml.safe_load((Path(__file__).parent.parent / "Pulumi.yaml").read_text())
-OBJECT_KEYS = {"approval", "gates", "alerting"}  # a project schema cannot type objects
+# A project schema cannot type objects.
+OBJECT_KEYS = {"approval", "gates", "alerting", "monitoring", "imageBuild"}
 
 
 def test_project_identity() -> None:
@@ -44,6 +50,9 @@ def test_defaults_match_the_program() -> None:
         "timeResolverReplicas": settings.DEFAULT_TIME_RESOLVER_REPLICAS,
         "renderDirectory": "",
         "kubeContext": "",
+        "redisImage": DEFAULT_REDIS_IMAGE,
+        "redisMaxMemoryMb": DEFAULT_MAX_MEMORY_MB,
+        "redisEvictionPolicy": DEFAULT_EVICTION_POLICY,
     }
     assert {k: declared[k].get("default") for k in expected} == expected
     # stableVersion has no default: every stack must say what it serves.

@@ -1,0 +1,243 @@
+"""Redis: the engine's cache, reachable only from the engine tracks and the time-resolver."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.workload import (
+    Resources,
+    container_security_context,
+    pod_security_context,
+    recommended_labels,
+    rolling_update,
+    tmp_mount,
+    tmp_volume,
+)
+from involution.config_redis import RedisSettings
+from involution.redis_conf import (
+    AUTH_INCLUDE_PATH,
+    REDIS_PORT,
+    RedisConf,
+    auth_conf,
+    render_redis_conf,
+)
+
+REDIS_NAME = "redis"
+AUTH_SECRET_NAME = "involution-redis-auth"
+PASSWORD_KEY = "password"
+AUTH_CONF_KEY = "auth.conf"
+# Pods allowed to talk to Redis, by app.kubernetes.io/name.
+CLIENT_APPS = ("involution-engine", "time-resolver")
+
+
+@dataclass(frozen=True)
+class RedisConnection:
+    """What a client pod needs: the address and, when auth is on, the Secret key to read."""
+
+    address: str
+    password_secret: str | None
+    password_key: str = PASSWORD_KEY
+
+
+@dataclass(frozen=True)
+class RedisCacheArgs:
+    """Cache sizing and auth; the password is a SecretText until it becomes Secret data."""
+
+    settings: RedisSettings
+    namespace: pulumi.Input[str]
+    instance: str
+
+
+class RedisCache(pulumi.ComponentResource):
+    """Secret, ConfigMap (redis.conf), Deployment, Service, NetworkPolicy, PodDisruptionBudget."""
+
+    address: pulumi.Output[str]
+    config_sha256: pulumi.Output[str]
+    redis_conf: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: RedisCacheArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("involution:index:RedisCache", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        settings = args.settings
+        selector = {"app.kubernetes.io/name": REDIS_NAME}
+        tag = settings.image.rpartition(":")[2]
+        labels = recommended_labels(
+            name=REDIS_NAME, component="cache", instance=args.instance, version=tag
+        )
+        conf_text = render_redis_conf(
+            RedisConf(
+                max_memory_mb=settings.max_memory_mb,
+                eviction_policy=settings.eviction_policy,
+                auth_include=AUTH_INCLUDE_PATH if settings.password else None,
+            )
+        )
+
+        volumes: list[dict[str, object]] = [
+            tmp_volume(),
+            {"name": "data", "emptyDir": {"sizeLimit": f"{settings.max_memory_mb * 2}Mi"}},
+        ]
+        mounts: list[dict[str, object]] = [
+            tmp_mount(),
+            {"name": "data", "mountPath": "/data"},
+            {
+                "name": "redis-conf",
+                "mountPath": "/etc/redis/redis.conf",
+                "subPath": "redis.conf",
+                "readOnly": True,
+            },
+        ]
+        env: list[dict[str, object]] = []
+        self.connection = RedisConnection(
+            address=f"{REDIS_NAME}:{REDIS_PORT}",
+            password_secret=AUTH_SECRET_NAME if settings.password else None,
+        )
+        if settings.password is not None:
+            password = settings.password.output()
+            k8s.core.v1.Secret(
+                f"{name}-auth",
+                metadata={"name": AUTH_SECRET_NAME, "namespace": args.namespace, "labels": labels},
+                type="Opaque",
+                string_data={
+                    PASSWORD_KEY: password,
+                    AUTH_CONF_KEY: password.apply(auth_conf),
+                },
+                opts=child,
+            )
+            volumes.append(
+                {
+                    "name": "auth",
+                    "secret": {
+                        "secretName": AUTH_SECRET_NAME,
+                        "items": [{"key": AUTH_CONF_KEY, "path": AUTH_CONF_KEY}],
+                        "defaultMode": 0o440,
+                    },
+                }
+            )
+            mounts.append(
+                {"name": "auth", "mountPath": AUTH_INCLUDE_PATH.rsplit("/", 1)[0], "readOnly": True}
+            )
+            # redis-cli reads REDISCLI_AUTH: the probe authenticates without the password in argv.
+            env.append(
+                {
+                    "name": "REDISCLI_AUTH",
+                    "valueFrom": {"secretKeyRef": {"name": AUTH_SECRET_NAME, "key": PASSWORD_KEY}},
+                }
+            )
+
+        config_map = k8s.core.v1.ConfigMap(
+            f"{name}-conf",
+            metadata={"namespace": args.namespace, "labels": labels},
+            data={"redis.conf": conf_text},
+            opts=child,
+        )
+        volumes.append(
+            {
+                "name": "redis-conf",
+                "configMap": {"name": config_map.metadata.apply(lambda m: m.name)},
+            }
+        )
+        memory_limit = f"{settings.container_memory_limit_mb}Mi"
+        k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata={"name": REDIS_NAME, "namespace": args.namespace, "labels": labels},
+            spec={
+                "replicas": 1,
+                "revisionHistoryLimit": 5,
+                "selector": {"matchLabels": selector},
+                "strategy": rolling_update(),
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(),
+                        "containers": [
+                            {
+                                "name": REDIS_NAME,
+                                "image": settings.image,
+                                "imagePullPolicy": "IfNotPresent",
+                                # Straight to redis-server: the image entrypoint would chown.
+                                "command": ["redis-server", "/etc/redis/redis.conf"],
+                                "ports": [{"name": "redis", "containerPort": REDIS_PORT}],
+                                "env": env,
+                                "readinessProbe": {
+                                    "exec": {"command": ["redis-cli", "ping"]},
+                                    "initialDelaySeconds": 2,
+                                    "periodSeconds": 5,
+                                    "timeoutSeconds": 2,
+                                    "failureThreshold": 2,
+                                },
+                                "livenessProbe": {
+                                    "tcpSocket": {"port": "redis"},
+                                    "initialDelaySeconds": 10,
+                                    "periodSeconds": 10,
+                                    "timeoutSeconds": 3,
+                                    "failureThreshold": 6,
+                                },
+                                "resources": Resources(
+                                    cpu_request="100m",
+                                    memory_request=memory_limit,
+                                    cpu_limit="1",
+                                    memory_limit=memory_limit,
+                                ).as_spec(),
+                                "securityContext": container_security_context(),
+                                "volumeMounts": mounts,
+                            }
+                        ],
+                        "volumes": volumes,
+                    },
+                },
+            },
+            opts=child,
+        )
+        k8s.core.v1.Service(
+            f"{name}-service",
+            metadata={"name": REDIS_NAME, "namespace": args.namespace, "labels": labels},
+            spec={
+                "type": "ClusterIP",  # never exposed outside the cluster
+                "selector": selector,
+                "ports": [{"name": "redis", "port": REDIS_PORT, "targetPort": "redis"}],
+            },
+            opts=child,
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-network-policy",
+            metadata={"name": REDIS_NAME, "namespace": args.namespace, "labels": labels},
+            spec={
+                "podSelector": {"matchLabels": selector},
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {"podSelector": {"matchLabels": {"app.kubernetes.io/name": app}}}
+                            for app in CLIENT_APPS
+                        ],
+                        "ports": [{"protocol": "TCP", "port": REDIS_PORT}],
+                    }
+                ],
+            },
+            opts=child,
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata={"name": REDIS_NAME, "namespace": args.namespace, "labels": labels},
+            spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
+            opts=child,
+        )
+        self.address = pulumi.Output.from_input(self.connection.address)
+        self.config_sha256 = pulumi.Output.from_input(
+            hashlib.sha256(conf_text.encode()).hexdigest()
+        )
+        self.redis_conf = pulumi.Output.from_input(conf_text)
+        self.register_outputs(
+            {
+                "address": self.address,
+                "config_sha256": self.config_sha256,
+                "redis_conf": self.redis_conf,
+            }
+        )

@@ -1,0 +1,96 @@
+"""Grafana dashboard of a canary release: traffic, errors and latency per track, and the
+live phase and weights, as JSON the Grafana sidecar loads from a ConfigMap."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from involution.alert_rules import ERROR_RATIO, LATENCY, PHASE_METRIC, REQUESTS, WEIGHT_METRIC
+from involution.config_monitoring import MonitoringSettings
+
+DASHBOARD_UID_PREFIX = "involution-canary"
+
+
+def _timeseries(
+    panel_id: int, title: str, expr: str, *, unit: str, x: int, y: int, legend: str = "{{track}}"
+) -> dict[str, Any]:
+    return {
+        "id": panel_id,
+        "type": "timeseries",
+        "title": title,
+        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+        "gridPos": {"h": 8, "w": 12, "x": x, "y": y},
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "targets": [{"refId": "A", "expr": expr, "legendFormat": legend}],
+    }
+
+
+def _stat(panel_id: int, title: str, expr: str, x: int, legend: str = "") -> dict[str, Any]:
+    return {
+        "id": panel_id,
+        "type": "stat",
+        "title": title,
+        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+        "gridPos": {"h": 4, "w": 6, "x": x, "y": 0},
+        "options": {"reduceOptions": {"calcs": ["lastNotNull"]}, "textMode": "value_and_name"},
+        "targets": [{"refId": "A", "expr": expr, "legendFormat": legend}],
+    }
+
+
+def dashboard(m: MonitoringSettings, namespace: str, stack: str) -> dict[str, Any]:
+    ns = f'namespace="{namespace}"'
+    return {
+        "uid": f"{DASHBOARD_UID_PREFIX}-{stack}"[:40],
+        "title": f"Involution canary ({stack})",
+        "tags": ["involution", "canary"],
+        "timezone": "utc",
+        "schemaVersion": 39,
+        "refresh": "30s",
+        "time": {"from": "now-6h", "to": "now"},
+        "templating": {
+            "list": [{"name": "datasource", "type": "datasource", "query": "prometheus"}]
+        },
+        "panels": [
+            _stat(1, "Phase", f"max by (phase) ({PHASE_METRIC}{{{ns}}})", 0, "{{phase}}"),
+            _stat(2, "Stable weight", f'max({WEIGHT_METRIC}{{{ns},track="stable"}})', 6),
+            _stat(3, "Canary weight", f'max({WEIGHT_METRIC}{{{ns},track="canary"}})', 12),
+            _stat(
+                4,
+                "Canary error rate",
+                f'{ERROR_RATIO}{{{ns},track="canary"}}',
+                18,
+            ),
+            _timeseries(
+                5, "Requests per second by track", f"{REQUESTS}{{{ns}}}", unit="reqps", x=0, y=4
+            ),
+            _timeseries(
+                6,
+                "Error rate (5xx) by track",
+                f"{ERROR_RATIO}{{{ns}}}",
+                unit="percentunit",
+                x=12,
+                y=4,
+            ),
+            _timeseries(
+                7,
+                f"p{m.latency_quantile * 100:g} latency by track",
+                f"{LATENCY}{{{ns}}}",
+                unit="s",
+                x=0,
+                y=12,
+            ),
+            _timeseries(
+                8,
+                "Weights by track",
+                f"max by (track) ({WEIGHT_METRIC}{{{ns}}})",
+                unit="percent",
+                x=12,
+                y=12,
+            ),
+        ],
+    }
+
+
+def dashboard_json(m: MonitoringSettings, namespace: str, stack: str) -> str:
+    return json.dumps(dashboard(m, namespace, stack), indent=2, sort_keys=True)
