@@ -16,7 +16,12 @@ class ConfigProblem:
     allowed: str
 
     def describe(self) -> str:
-        shown = "<unset>" if self.value is None else repr(self.value)
+        if self.value is None:
+            shown = "<unset>"
+        elif self.value == "[secret]":
+            shown = "[secret]"  # the reader's stand-in for a secret value: never the value
+        else:
+            shown = repr(self.value)
         return f"involution:{self.key} = {shown}: {self.allowed}"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
@@ -20,10 +22,27 @@ def plain_numbers(value: Any) -> Any:
     return value
 
 
+def mask_secrets(inputs: Mapping[str, Any], paths: Iterable[str]) -> dict[str, Any]:
+    """Golden files are committed: secret inputs appear as `[secret]`, never as values."""
+    masked = copy.deepcopy(dict(inputs))
+    for path in paths:
+        node: Any = masked
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node = node[part]
+        node[leaf] = "[secret]"
+    return masked
+
+
 def golden_document(run: MockRun) -> str:
     resources = sorted(
         (
-            {"type": r.type, "name": r.name, "inputs": plain_numbers(dict(r.inputs))}
+            {
+                "type": r.type,
+                "name": r.name,
+                "inputs": plain_numbers(mask_secrets(r.inputs, r.secret_paths)),
+                **({"secretInputs": list(r.secret_paths)} if r.secret_paths else {}),
+            }
             for r in run.resources
             if r.custom
         ),

@@ -42,6 +42,8 @@ class RecordedResource:
     urn: str = ""
     parent: str = ""
     provider: str = ""  # "<provider urn>::<id>" of an explicit provider
+    # Dotted paths of inputs that arrived as Pulumi secrets (encrypted in state).
+    secret_paths: tuple[str, ...] = ()
     # URNs this resource waits for (depends_on plus the inputs' dependencies).
     dependencies: tuple[str, ...] = ()
 
@@ -102,6 +104,22 @@ class MockRun:
         return matches[0]
 
 
+SIG_KEY = "4dabf18193072939515e22adb298388d"  # Pulumi's special-signature property key
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # ... and its value for a secret
+
+
+def unwrap_secrets(value: Any, path: str, found: list[str]) -> Any:
+    """Replace secret envelopes by their content, noting where they were."""
+    if isinstance(value, Mapping):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            found.append(path)
+            return unwrap_secrets(value.get("value"), path, [])
+        return {k: unwrap_secrets(v, f"{path}.{k}" if path else k, found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v, f"{path}[{i}]", found) for i, v in enumerate(value)]
+    return value
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """Adds what MockResourceArgs leaves out: URN, parent and dependencies."""
 
@@ -137,7 +155,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(
         self, args: pulumi_mocks.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
-        state = dict(args.inputs)
+        secret_paths: list[str] = []
+        state = unwrap_secrets(dict(args.inputs), "", secret_paths)
         if args.custom and args.typ.startswith("kubernetes:"):
             metadata = dict(state.get("metadata") or {})
             if not metadata.get("name"):
@@ -156,6 +175,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 inputs=state,
                 custom=bool(args.custom),
                 provider=args.provider or "",
+                secret_paths=tuple(secret_paths),
             )
         )
         return f"{args.name}-id", state

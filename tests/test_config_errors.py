@@ -11,7 +11,7 @@ import pytest
 from involution import mockrun
 from involution.errors import ConfigError
 from involution.mockrun import MOCK_SECRET, load_stack_config
-from tests.conftest import NOW, VALID_APPROVAL, run_scenario
+from tests.conftest import NOW, TEST_ALERTING, VALID_APPROVAL, run_scenario
 
 EXPIRED = {**VALID_APPROVAL, "expiresAt": "2026-11-01T00:00:00Z"}
 ALL_PASSED = {
@@ -170,6 +170,137 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str, str, str]] = [
     ("dev", {"nginxImage": "nginx"}, "nginxImage", "'nginx'", "pinned"),
     ("dev", {"canaryPhse": "10"}, "canaryPhse", "'10'", "did you mean `canaryPhase`"),
     ("dev", {"stableVersion": None}, "stableVersion", "<unset>", "required"),
+    # Issue 5: thresholds, metric names, secrets.
+    (
+        "dev",
+        {"monitoring": {"errorRatePercent": -1}},
+        "monitoring.errorRatePercent",
+        "-1",
+        "a number > 0 and <= 100 (percent)",
+    ),
+    (
+        "dev",
+        {"monitoring": {"errorRateSpikePercent": 150}},
+        "monitoring.errorRateSpikePercent",
+        "150",
+        "<= 100",
+    ),
+    (
+        "dev",
+        {"monitoring": {"errorRateIncreasePoints": "lots"}},
+        "monitoring.errorRateIncreasePoints",
+        "'lots'",
+        "a number",
+    ),
+    (
+        "dev",
+        {"monitoring": {"latencyMs": 0}},
+        "monitoring.latencyMs",
+        "0",
+        "a number > 0 (milliseconds)",
+    ),
+    (
+        "dev",
+        {"monitoring": {"healthFailureMinutes": -5}},
+        "monitoring.healthFailureMinutes",
+        "-5",
+        "a number > 0 (minutes)",
+    ),
+    (
+        "dev",
+        {"monitoring": {"latencyQuantile": 1.5}},
+        "monitoring.latencyQuantile",
+        "1.5",
+        "<= 0.999",
+    ),
+    (
+        "dev",
+        {"monitoring": {"requestsMetric": "http-requests"}},
+        "monitoring.requestsMetric",
+        "'http-requests'",
+        "Prometheus metric name",
+    ),
+    (
+        "dev",
+        {"monitoring": {"requestsMetric": "http_requests"}},
+        "monitoring.requestsMetric",
+        "'http_requests'",
+        "ending in _total",
+    ),
+    (
+        "dev",
+        {"monitoring": {"latencyMetric": "http_duration_seconds_bucket"}},
+        "monitoring.latencyMetric",
+        "'http_duration_seconds_bucket'",
+        "without _bucket",
+    ),
+    (
+        "dev",
+        {"monitoring": {"latencyMetric": "1http_seconds"}},
+        "monitoring.latencyMetric",
+        "'1http_seconds'",
+        "Prometheus metric name",
+    ),
+    ("dev", {"monitoring": {"errorRate": 1}}, "monitoring.errorRate", "1", "a field of monitoring"),
+    (
+        "production",
+        {"redisPassword": None},
+        "redisPassword",
+        "<unset>",
+        "required in production: pulumi config set --secret",
+    ),
+    ("staging", {"redisPassword": None}, "redisPassword", "<unset>", "required in staging"),
+    (
+        "production",
+        {"alerting": None},
+        "alerting.pagerdutyRoutingKey",
+        "<unset>",
+        "required in production",
+    ),
+    (
+        "production",
+        {"alerting": {**TEST_ALERTING, "slackWebhookUrl": ""}},
+        "alerting.slackWebhookUrl",
+        "<unset>",
+        "--secret involution:alerting.slackWebhookUrl",
+    ),
+    (
+        "production",
+        {"alerting": {**TEST_ALERTING, "slackWebhookUrl": "http://insecure"}},
+        "alerting.slackWebhookUrl",
+        "[secret]",
+        "an https:// webhook URL",
+    ),
+    (
+        "staging",
+        {"alerting": {"emailTo": "not-an-address"}},
+        "alerting.emailTo",
+        "'not-an-address'",
+        "an email address",
+    ),
+    (
+        "dev",
+        {"redisEvictionPolicy": "noeviction"},
+        "redisEvictionPolicy",
+        "'noeviction'",
+        "fit for a cache",
+    ),
+    ("dev", {"redisMaxMemoryMb": "8"}, "redisMaxMemoryMb", "'8'", ">= 16"),
+    ("dev", {"redisImage": "redis:latest"}, "redisImage", "'redis:latest'", "pinned"),
+    (
+        "staging",
+        {"imageBuild": {"registry": "r.example.com"}},
+        "imageBuild.context",
+        "<unset>",
+        "required when imageBuild is set",
+    ),
+    (
+        "staging",
+        {"imageBuild": {"context": ".", "username": "bot"}},
+        "imageBuild.password",
+        "<unset>",
+        "username and password go together",
+    ),
 ]
 
 
@@ -219,6 +350,12 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_secret_values_never_appear_in_errors() -> None:
+    with pytest.raises(ConfigError) as nested:
+        run_scenario(
+            "production",
+            {"alerting": {**TEST_ALERTING, "pagerdutyRoutingKey": "pd-key-7731", "bogus": "x"}},
+        )
+    assert "pd-key-7731" not in str(nested.value)
     with pytest.raises(ConfigError) as raised:
         run_scenario("dev", {"redisPasword": "hunter2-s3cret"})
     assert "did you mean `redisPassword`" in str(raised.value)
