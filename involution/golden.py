@@ -30,7 +30,11 @@ def mask_secrets(inputs: Mapping[str, Any], paths: Iterable[str]) -> dict[str, A
         *parents, leaf = path.split(".")
         for part in parents:
             node = node[part]
-        node[leaf] = "[secret]"
+        value = node[leaf]
+        # Keep the shape (a Secret's stringData stays a map) so masked manifests still validate.
+        node[leaf] = (
+            {key: "[secret]" for key in value} if isinstance(value, Mapping) else "[secret]"
+        )
     return masked
 
 

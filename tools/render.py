@@ -4,7 +4,8 @@
         --out rendered/production-10
 
 Runs the real program under mocks (no engine, no cluster) and writes every manifest as YAML
-plus the config files the pods read (nginx.conf), so real tools can be pointed at them.
+plus the files the pods and Prometheus read (nginx.conf, redis.conf, alert-rules.yaml, the
+dashboard), so real tools can be pointed at them. Secret data is written as `[secret]`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from typing import Any
 import yaml
 
 from involution.errors import ConfigError
-from involution.golden import plain_numbers
+from involution.golden import mask_secrets, plain_numbers
 from involution.mockrun import MockRun, run_program
 
-CONFIG_FILES = {"nginx.conf"}
+CONFIG_FILES = {"nginx.conf", "redis.conf", "involution-canary.json"}
+RULES_FILE = "alert-rules.yaml"
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
@@ -44,7 +46,7 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
 def manifests(run: MockRun) -> list[dict[str, Any]]:
     """Kubernetes objects as the provider would apply them, in a stable order."""
     objects = [
-        plain_numbers(dict(r.inputs))
+        plain_numbers(mask_secrets(r.inputs, r.secret_paths))
         for r in run.resources
         if r.custom and r.type.startswith("kubernetes:") and "kind" in r.inputs
     ]
@@ -52,12 +54,22 @@ def manifests(run: MockRun) -> list[dict[str, Any]]:
 
 
 def config_files(run: MockRun) -> dict[str, str]:
-    """Files carried by ConfigMaps, keyed by file name (nginx.conf, ...)."""
+    """Files carried by ConfigMaps, keyed by file name (nginx.conf, redis.conf, ...); never
+    Secret data, which stays out of rendered folders."""
     files: dict[str, str] = {}
     for config_map in run.of_kind("ConfigMap"):
         data: Mapping[str, str] = config_map.inputs.get("data") or {}
         files.update({name: text for name, text in data.items() if name in CONFIG_FILES})
     return files
+
+
+def alert_rules(run: MockRun) -> dict[str, Any] | None:
+    """The PrometheusRule spec: a rule file `promtool check rules` reads as it is."""
+    for resource in run.resources:
+        if resource.inputs.get("kind") == "PrometheusRule":
+            spec: dict[str, Any] = plain_numbers(dict(resource.inputs["spec"]))
+            return spec
+    return None
 
 
 def write_render(run: MockRun, out: Path) -> list[Path]:
@@ -74,6 +86,11 @@ def write_render(run: MockRun, out: Path) -> list[Path]:
     for name, text in config_files(run).items():
         path = out / name
         path.write_text(text)
+        written.append(path)
+    rules = alert_rules(run)
+    if rules is not None:
+        path = out / RULES_FILE
+        path.write_text(yaml.safe_dump(rules, sort_keys=False, width=4096))
         written.append(path)
     outputs = out / "outputs.json"
     outputs.write_text(json.dumps(run.outputs, indent=2, sort_keys=True) + "\n")
