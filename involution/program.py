@@ -147,6 +147,7 @@ def deploy(settings: Settings | None = None) -> dict[str, Any]:
         "nginxConfSha256": release.nginx_conf_sha256,
         "nextCommands": commands.as_output(),
         "redisAddress": connection.address,
+        "kubernetesVersion": settings.kubernetes_version,
     }
     for key, value in outputs.items():
         pulumi.export(key, value)

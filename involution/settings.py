@@ -65,6 +65,11 @@ DEFAULT_TIME_RESOLVER_REPOSITORY = "involution-time-resolver"
 DEFAULT_TIME_RESOLVER_VERSION = "v1.0.0"
 # nginx that runs as a non-root user on port 8080; pinned, never a floating tag.
 DEFAULT_NGINX_IMAGE = "nginxinc/nginx-unprivileged:1.27.3-alpine"
+# Manifests are validated against this version's schemas; policy/v1 PDBs and Pod Security
+# Admission labels need 1.25 or later.
+DEFAULT_KUBERNETES_VERSION = "1.35"
+MIN_KUBERNETES_MINOR = 25
+_KUBERNETES_VERSION = re.compile(r"^v?1\.(?P<minor>[0-9]{1,2})(?:\.[0-9]+)?$")
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("redisEvictionPolicy", "Redis eviction policy fit for a cache"),
     ConfigKey("monitoring", "rollback-trigger thresholds and metric names"),
     ConfigKey("imageBuild", "build and push the engine image from a build context"),
+    ConfigKey("kubernetesVersion", "Kubernetes minor version of the target cluster"),
 )
 KNOWN_KEYS = frozenset(k.name for k in CONFIG_KEYS)
 SECRET_KEYS = frozenset(k.name for k in CONFIG_KEYS if k.secret)
@@ -181,6 +187,7 @@ class Settings:
     approval: Approval | None
     gates: GateResults
     target: ClusterTarget
+    kubernetes_version: str
     redis: RedisSettings
     monitoring: MonitoringSettings
     alerting: AlertingSettings
@@ -283,6 +290,17 @@ def parse_settings(raw: Mapping[str, str], *, stack: str, now: datetime) -> Sett
         kube_context=reader.text("kubeContext") or None,
     )
 
+    kubernetes_version = reader.text("kubernetesVersion") or DEFAULT_KUBERNETES_VERSION
+    version_match = _KUBERNETES_VERSION.match(kubernetes_version)
+    if version_match is None or int(version_match.group("minor")) < MIN_KUBERNETES_MINOR:
+        reader.problem(
+            "kubernetesVersion",
+            kubernetes_version,
+            f"a Kubernetes version 1.{MIN_KUBERNETES_MINOR} or later, e.g. 1.35",
+        )
+    else:
+        kubernetes_version = f"1.{int(version_match.group('minor'))}"
+
     redis = read_redis(
         reader,
         password_required=environment is not Environment.DEV,
@@ -318,6 +336,7 @@ def parse_settings(raw: Mapping[str, str], *, stack: str, now: datetime) -> Sett
         approval=approval,
         gates=gates or GateResults.from_mapping({}),
         target=target,
+        kubernetes_version=kubernetes_version,
         redis=redis,
         monitoring=monitoring,
         alerting=alerting,

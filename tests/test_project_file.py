@@ -51,6 +51,7 @@ def test_defaults_match_the_program() -> None:
         "renderDirectory": "",
         "kubeContext": "",
         "redisImage": DEFAULT_REDIS_IMAGE,
+        "kubernetesVersion": settings.DEFAULT_KUBERNETES_VERSION,
         "redisMaxMemoryMb": DEFAULT_MAX_MEMORY_MB,
         "redisEvictionPolicy": DEFAULT_EVICTION_POLICY,
     }
