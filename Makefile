@@ -1,24 +1,27 @@
-# Entry points a new user and CI run. `make deploy` deploys the local dev stack (no cluster);
-# `make test` runs every test layer. Both install what they need.
+# Entry points a new user and CI run. `make deploy` deploys the local dev stack (no cluster,
+# no cloud account); `make test` runs every test layer. Both install what they need.
 SHELL := /bin/bash
 PYTHON ?= python3
-VENV := venv
-BIN := $(VENV)/bin
+BIN := venv/bin
 STACK ?= dev
 
-.PHONY: venv deploy preview test unit lint typecheck golden clean
+.PHONY: venv engine tools deploy preview test unit lint typecheck golden bench clean
 
-$(BIN)/activate: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	touch $(BIN)/activate
+venv:
+	@PYTHON=$(PYTHON) scripts/venv.sh requirements-dev.txt
 
-venv: $(BIN)/activate
+# The Pulumi CLI, Python language host and Kubernetes provider, built from Go modules once.
+engine:
+	@scripts/bootstrap_engine.sh >/dev/null
 
-deploy: venv
+# nginx, redis-server, promtool and wrk from Debian's packages, when missing.
+tools:
+	@scripts/install_test_tools.sh
+
+deploy: venv engine
 	scripts/pulumi.sh up --yes --stack $(STACK)
 
-preview: venv
+preview: venv engine
 	scripts/pulumi.sh preview --diff --stack $(STACK)
 
 lint: venv
@@ -26,16 +29,22 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 typecheck: venv
-	$(BIN)/mypy __main__.py involution components tests
+	$(BIN)/mypy __main__.py involution components policies tools benchmarks tests
 
 unit: venv
 	$(BIN)/python -m pytest -q --cov --cov-report=term tests
 	$(BIN)/coverage report --include='components/*' --fail-under=90
 
-test: lint typecheck unit
+test: venv engine tools lint typecheck unit
 
 golden: venv
 	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_golden.py
+
+bench: venv engine tools
+	$(BIN)/python -m benchmarks.mock_run
+	$(BIN)/python -m benchmarks.nginx_split
+	$(BIN)/python -m benchmarks.policy_check
+	$(BIN)/python -m benchmarks.engine
 
 clean:
 	rm -rf rendered .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,55 +1,62 @@
 #!/usr/bin/env bash
 # bootstrap_engine.sh - provide the Pulumi engine binaries this project needs,
-# built only from Go modules served by the Go module proxy (no GitHub, no
-# get.pulumi.com: neither is reachable from developer machines or CI).
+# built only from Go modules served by the Go module proxy. GitHub and
+# get.pulumi.com are not reachable from developer machines or CI, so no
+# prebuilt release can be downloaded.
 #
-# Provides, in ${INVOLUTION_ENGINE_HOME:-$HOME/.cache/involution-engine}/bin:
-#   pulumi                        the CLI / engine
-#   pulumi-language-python        the Python language host
-#   pulumi-language-python-exec   the Python shim the host runs (must sit beside it)
-#   pulumi-resource-kubernetes    the Kubernetes provider
-# and registers the provider in the Pulumi plugin cache (${PULUMI_HOME:-~/.pulumi})
-# as "resource kubernetes ${K8S_PROVIDER_VERSION}", the version the pinned
+# Result, in ENGINE_HOME=${INVOLUTION_ENGINE_HOME:-$HOME/.cache/involution-engine}:
+#   bin/pulumi                        CLI / engine
+#   bin/pulumi-language-python        Python language host (found by the CLI beside itself)
+#   bin/pulumi-language-python-exec   Python shim the host runs (must sit beside the host)
+#   providers/pulumi-resource-kubernetes
+# and the provider registered in the plugin cache (${PULUMI_HOME:-~/.pulumi}/plugins)
+# as "resource kubernetes $K8S_PROVIDER_VERSION", the version the pinned
 # pulumi-kubernetes Python SDK asks the engine for.
 #
-# Idempotent: each binary has a stamp file; a second run with the same pins
-# only checks stamps and exits in well under a second.
+# The provider is deliberately NOT in bin/: a pulumi-resource-* found on PATH
+# overrides the plugin cache for every requested version and makes the engine
+# print "using pulumi-resource-kubernetes from $PATH" on every run.
 #
-# Usage:  scripts/bootstrap_engine.sh            # build/verify, print bin dir
-#         export PATH="$(scripts/bootstrap_engine.sh --print-bin):$PATH"
+# Idempotent: every component has a stamp; a second run only reads stamps.
 #
-# Why the versions below (all checked against the proxy, which filters modules):
+# Usage:  scripts/bootstrap_engine.sh     # prints the bin dir on stdout, logs on stderr
+#         export PATH="$(scripts/bootstrap_engine.sh):$PATH"
+#         scripts/bootstrap_engine.sh --print-bin   # just print the bin dir
+#
+# Why these versions (checked against the proxy, which serves only some modules):
 #  * CLI: github.com/pulumi/pulumi/pkg/v3 v3.274.1 is the newest served pkg/v3
-#    (v3.271-v3.274.0 answer 403). A CLI newer than the Python SDK (3.272.0) is fine.
-#  * Python language host: its module
-#    github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3 is NOT
-#    served at any version (tags, pseudo-versions, @latest all answer 403).
-#    Until v3.79.0 the host lived inside github.com/pulumi/pulumi/sdk/v3, which
-#    IS served, so we build the host from sdk/v3@v3.79.0 (the last release
-#    before the host became its own module in v3.80.0). That host predates
-#    ProgramInfo: it does not read `runtime.options.virtualenv` from
-#    Pulumi.yaml (the new CLI passes it only over gRPC), so the caller must
-#    make the venv's python the one it finds: PATH=<venv>/bin:$PATH or
-#    PULUMI_PYTHON_CMD=<venv>/bin/python.
-#  * pulumi-language-python-exec: a Python script; taken from the sdk/v3 module
+#    (v3.271.0-v3.274.0 answer 403). A CLI newer than the Python SDK (3.272.0) is fine.
+#  * Python language host: its own module
+#    github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3 is not
+#    served at any version (list, tags, pseudo-versions all answer 403). Up to
+#    v3.79.0 the host lived inside github.com/pulumi/pulumi/sdk/v3, which is
+#    served, so we build it from sdk/v3@v3.79.0 (the last release before the
+#    host became a module of its own in v3.80.0). That host predates the
+#    ProgramInfo protocol field, through which today's CLI passes the project
+#    root and `runtime.options` (e.g. `virtualenv: venv`) and the directory of
+#    a policy pack. Without it, the venv of Pulumi.yaml is ignored and policy
+#    packs fail to start. A small compatibility file (written below, our own
+#    code) reads that field from the request's unknown protobuf fields.
+#  * pulumi-language-python-exec: a Python script taken from the sdk/v3 module
 #    zip at the CLI version (the PyPI `pulumi` wheel does not ship it). Its
-#    argument parser is a superset of what the v3.79 host passes.
+#    argument parser accepts everything the v3.79 host passes.
 #  * Kubernetes provider: github.com/pulumi/pulumi-kubernetes/provider/v4 is only
-#    served at v4.0.0-20260115033456-f47bc2d6f199 = the commit of release tag
-#    v4.25.0 (other release commits answer 403). So the Python SDK must be
-#    pinned to pulumi-kubernetes==4.25.0 and the plugin is registered as 4.25.0.
+#    served at v4.0.0-20260115033456-f47bc2d6f199, the commit of release tag
+#    v4.25.0 (the commits of v4.24.1, v4.26.0-v4.32.0 answer 403). Hence the
+#    Python SDK pin pulumi-kubernetes==4.25.0 and the plugin version 4.25.0.
 set -euo pipefail
 
-# ---------------------------------------------------------------- pins -------
-PULUMI_VERSION="3.274.1"                     # pkg/v3 + sdk/v3 (CLI and -exec)
-LANGHOST_SDK_VERSION="3.79.0"                # sdk/v3 that still contains the python host
+# ------------------------------------------------------------------ pins -----
+PULUMI_VERSION="3.274.1"            # pkg/v3 + sdk/v3: CLI, and the -exec shim
+LANGHOST_SDK_VERSION="3.79.0"       # last sdk/v3 that contains the python host
 K8S_PROVIDER_VERSION="4.25.0"
 K8S_PROVIDER_MODULE="github.com/pulumi/pulumi-kubernetes/provider/v4"
-K8S_PROVIDER_MODVER="v4.0.0-20260115033456-f47bc2d6f199"   # commit of tag v4.25.0
-K8S_GO_SDK_VERSION="v4.25.0"                 # replaces the provider's `../sdk` replace
+K8S_PROVIDER_MODVER="v4.0.0-20260115033456-f47bc2d6f199"   # = tag v4.25.0
+K8S_GO_SDK_VERSION="v4.25.0"        # stands in for the provider's `../sdk` replace
 
 ENGINE_HOME="${INVOLUTION_ENGINE_HOME:-$HOME/.cache/involution-engine}"
 BIN="$ENGINE_HOME/bin"
+PROVIDERS="$ENGINE_HOME/providers"
 STAMPS="$ENGINE_HOME/stamps"
 
 if [[ "${1:-}" == "--print-bin" ]]; then
@@ -57,92 +64,94 @@ if [[ "${1:-}" == "--print-bin" ]]; then
   exit 0
 fi
 
-# Never let any pulumi invocation below phone home.
+# No pulumi call below may try the network.
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 
 log() { echo "bootstrap_engine: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-mkdir -p "$BIN" "$STAMPS"
+mkdir -p "$BIN" "$PROVIDERS" "$STAMPS"
 
-# stamp_ok NAME KEY FILE...: true when the stamp for NAME holds KEY and every
-# FILE exists and is executable (a dangling symlink fails -x, forcing a rebuild).
+# stamp_ok NAME KEY FILE...: the stamp of NAME holds KEY and every FILE exists
+# and is executable.
 stamp_ok() {
-  local name="$1" key="$2"; shift 2
-  [[ -f "$STAMPS/$name" && "$(cat "$STAMPS/$name")" == "$key" ]] || return 1
-  local f; for f in "$@"; do [[ -x "$f" ]] || return 1; done
+  local name="$1" key="$2" f; shift 2
+  [[ -f "$STAMPS/$name" && "$(<"$STAMPS/$name")" == "$key" ]] || return 1
+  for f in "$@"; do [[ -x "$f" ]] || return 1; done
 }
 stamp_write() { printf '%s' "$2" > "$STAMPS/$1"; }
 
-# ------------------------------------------------------- Go environment ------
-# Build settings shared by all binaries. Only set when a build is needed, so a
-# cached run does not even require Go.
-go_env() {
-  command -v go >/dev/null || die "go is required to build the engine (not found on PATH)"
-  export CGO_ENABLED=0
-  # Keep the proxy and checksum database at their defaults: go.sum of every
-  # module is honoured (-mod=readonly is the default for go build), and the
-  # one go.sum line we add (provider -> sdk/v4) is verified against
-  # sum.golang.org, which the proxy serves. GOFLAGS/GONOSUMDB are left alone.
-  export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
-  # All modules here declare go <= 1.26.x; if a future pin needs Go 1.27 run
-  # with GOTOOLCHAIN=go1.27.3 (served by the proxy).
-  WORK="$(mktemp -d "${TMPDIR:-/tmp}/involution-engine-build.XXXXXX")"
-  trap 'chmod -R u+w "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
+# install_file SRC DEST: atomic copy with mode 0755 (a half-written binary is
+# never visible under its final name).
+install_file() { install -m 0755 "$1" "$2.tmp.$$" && mv -f "$2.tmp.$$" "$2"; }
+
+timed() {  # timed LABEL CMD...: run CMD and log its wall time
+  local label="$1" t0=$SECONDS; shift
+  "$@"
+  log "$label: $((SECONDS - t0))s"
 }
 
-# mod_dir MODULE VERSION: download the module via the proxy (checksum-verified
+# ------------------------------------------------------- Go environment ------
+# Only set up when something has to be built, so a cached run needs no Go.
+GO_READY=false
+go_env() {
+  $GO_READY && return 0
+  command -v go >/dev/null || die "go is needed to build the engine and was not found on PATH"
+  export CGO_ENABLED=0
+  # Proxy and checksum database stay at their defaults: `go build` runs with
+  # -mod=readonly, so each module's own go.sum is honoured as is, and the only
+  # go.sum lines we add (provider -> sdk/v4, via `go get`) are verified against
+  # sum.golang.org, which the proxy serves. So GOFLAGS / GONOSUMDB / GONOSUMCHECK
+  # are not touched. Every module here declares go <= 1.26.x; a future pin
+  # needing Go 1.27 would need GOTOOLCHAIN=go1.27.3 (served by the proxy).
+  export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
+  WORK="$(mktemp -d "${TMPDIR:-/tmp}/involution-engine-build.XXXXXX")"
+  trap 'chmod -R u+w "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
+  GO_READY=true
+}
+
+# mod_dir MODULE VERSION: fetch the module through the proxy (checksum-verified
 # into the read-only module cache) and print its directory.
 mod_dir() {
-  local dir
-  dir="$(go mod download -json "$1@$2" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
-  [[ -n "$dir" && -d "$dir" ]] || die "could not download $1@$2 from the Go module proxy"
+  local json dir
+  json="$(go mod download -json "$1@$2")" || die "go mod download $1@$2 failed: $json"
+  dir="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$json")"
+  [[ -n "$dir" && -d "$dir" ]] || die "no module directory for $1@$2: $json"
   echo "$dir"
 }
 
-# copy_mod SRC DEST: writable copy of a (read-only) module cache directory.
-copy_mod() { cp -R "$1" "$2" && chmod -R u+w "$2"; }
-
-# install_bin SRC NAME: atomically place a built file into $BIN.
-install_bin() { install -m 0755 "$1" "$BIN/.$2.tmp" && mv -f "$BIN/.$2.tmp" "$BIN/$2"; }
-
-timed() {  # timed LABEL CMD...: run CMD, report wall time
-  local label="$1" t0=$SECONDS; shift
-  "$@"
-  log "$label took $((SECONDS - t0))s"
-}
+# copy_mod SRC DEST: writable copy of a module-cache directory to build in.
+copy_mod() { mkdir -p "$(dirname "$2")" && cp -R "$1" "$2" && chmod -R u+w "$2"; }
 
 # ------------------------------------------------------- 1. pulumi CLI -------
 CLI_KEY="pulumi v$PULUMI_VERSION"
-LH_KEY="pulumi-language-python sdk/v3@v$LANGHOST_SDK_VERSION exec@v$PULUMI_VERSION"
+LH_KEY="pulumi-language-python sdk/v3@v$LANGHOST_SDK_VERSION+programinfo-compat, exec from sdk/v3@v$PULUMI_VERSION"
 
-# A pulumi already on PATH at exactly the pinned version is used as is (e.g. an
-# upstream install on a developer laptop); its own language hosts sit beside it
-# in the upstream distribution and are then used as well.
-use_cli_from_path() {
-  local p v
-  p="$(PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$BIN" | paste -sd:)" command -v pulumi || true)"
-  [[ -n "$p" ]] || return 1
-  v="$("$p" version 2>/dev/null || true)"
-  [[ "$v" == "v$PULUMI_VERSION" ]] || return 1
-  p="$(readlink -f "$p")"
-  ln -sfn "$p" "$BIN/pulumi"
-  stamp_write pulumi "$CLI_KEY (from PATH: $p)"
-  local d; d="$(dirname "$p")"
+# A pulumi at exactly the pinned version already on PATH (an upstream install on
+# a laptop) is copied in instead of building; so are the upstream python host
+# and exec of the same release if they sit beside it, as in upstream tarballs.
+cli_from_path() {
+  local p d
+  p="$(PATH="$(tr ':' '\n' <<<"$PATH" | grep -vxF "$BIN" | paste -sd: -)" command -v pulumi || true)"
+  [[ -n "$p" && "$("$p" version 2>/dev/null || true)" == "v$PULUMI_VERSION" ]] || return 1
+  p="$(readlink -f "$p")"; d="$(dirname "$p")"
+  install_file "$p" "$BIN/pulumi"
+  stamp_write pulumi "$CLI_KEY"
+  log "copied pulumi v$PULUMI_VERSION from $p"
   if [[ -x "$d/pulumi-language-python" && -f "$d/pulumi-language-python-exec" ]]; then
-    ln -sfn "$d/pulumi-language-python" "$BIN/pulumi-language-python"
-    ln -sfn "$d/pulumi-language-python-exec" "$BIN/pulumi-language-python-exec"
-    stamp_write langhost "$LH_KEY (from PATH: $d)"
+    install_file "$d/pulumi-language-python-exec" "$BIN/pulumi-language-python-exec"
+    install_file "$d/pulumi-language-python" "$BIN/pulumi-language-python"
+    stamp_write langhost "$LH_KEY"   # the host shipped with a v$PULUMI_VERSION CLI beats ours
+    log "copied pulumi-language-python and -exec shipped beside it in $d"
   fi
-  log "using pulumi $v from PATH ($p)"
 }
 
 build_cli() {
-  # pkg/go.mod has `replace github.com/pulumi/pulumi/sdk/v3 => ../sdk`, so lay
-  # out pkg/ and sdk/ of the same release side by side, exactly as in the
-  # upstream repo. Flags follow upstream .goreleaser.yml (trimpath, tags
-  # osusergo+grpcnotrace, -s -w, version ldflag) with CGO disabled.
+  # pkg/go.mod says `replace github.com/pulumi/pulumi/sdk/v3 => ../sdk`, so lay
+  # out pkg/ and sdk/ of the same release side by side as in the upstream repo.
+  # Flags as upstream .goreleaser.yml: -trimpath, tags osusergo,grpcnotrace,
+  # -w -s and the version ldflag; CGO off.
   local pkg sdk
   pkg="$(mod_dir github.com/pulumi/pulumi/pkg/v3 "v$PULUMI_VERSION")"
   sdk="$(mod_dir github.com/pulumi/pulumi/sdk/v3 "v$PULUMI_VERSION")"
@@ -151,81 +160,172 @@ build_cli() {
   (cd "$WORK/cli/pkg" && go build -trimpath -tags osusergo,grpcnotrace \
      -ldflags "-w -s -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
      -o "$WORK/out/pulumi" ./cmd/pulumi)
-  install_bin "$WORK/out/pulumi" pulumi
+  install_file "$WORK/out/pulumi" "$BIN/pulumi"
   stamp_write pulumi "$CLI_KEY"
 }
 
 # ------------------------------------------- 2. python language host ---------
+# Compatibility file added to the v3.79 host package. Today's CLI sends a
+# ProgramInfo message (root dir, program dir, runtime options) in field
+# `info` of Run(14), RunPlugin(5), GetRequiredPlugins(4),
+# InstallDependencies(3) and GetProgramDependencies(5); the v3.79 protobuf
+# types do not know it, so protobuf-go keeps it as unknown bytes. We decode
+# root_directory(1), program_directory(2) and options(4, a Struct) from there.
+write_programinfo_compat() {
+  cat > "$1" <<'GO'
+// Added by scripts/bootstrap_engine.sh: newer-CLI compatibility for this old host.
+package main
+
+import (
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// withProgramInfo returns the host to serve this request with: a copy whose
+// virtualenv comes from the request's ProgramInfo runtime options (resolved
+// against its root directory) unless -virtualenv was given, plus the
+// ProgramInfo program directory.
+func (host *pythonLanguageHost) withProgramInfo(
+	req proto.Message, field protowire.Number,
+) (*pythonLanguageHost, string) {
+	info := compatBytesField(req.ProtoReflect().GetUnknown(), field)
+	if info == nil {
+		return host, ""
+	}
+	root := string(compatBytesField(info, 1))
+	programDir := string(compatBytesField(info, 2))
+	var opts structpb.Struct
+	if raw := compatBytesField(info, 4); raw != nil {
+		_ = proto.Unmarshal(raw, &opts)
+	}
+	if ve := opts.GetFields()["virtualenv"].GetStringValue(); ve != "" && host.virtualenv == "" {
+		h := *host
+		h.virtualenv = ve
+		h.virtualenvPath = resolveVirtualEnvironmentPath(root, ve)
+		return &h, programDir
+	}
+	return host, programDir
+}
+
+// compatBytesField returns the last length-delimited field `want` in b, or nil.
+func compatBytesField(b []byte, want protowire.Number) []byte {
+	var out []byte
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return out
+		}
+		b = b[n:]
+		if num == want && typ == protowire.BytesType {
+			v, m := protowire.ConsumeBytes(b)
+			if m < 0 {
+				return out
+			}
+			out, b = v, b[m:]
+			continue
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b)
+		if m < 0 {
+			return out
+		}
+		b = b[m:]
+	}
+	return out
+}
+GO
+}
+
+# Insert one line after the signature of each RPC method that needs ProgramInfo.
+# RunPlugin: the new CLI leaves the deprecated `program` field empty (the old
+# host would then run `python ""`, i.e. the project's __main__.py instead of
+# the policy pack), so fall back to ProgramInfo.program_directory.
+patch_langhost_main() {
+  awk '
+    BEGIN {
+      f["Run"]                    = "host, _ = host.withProgramInfo(req, 14)"
+      f["RunPlugin"]              = "host, programDir := host.withProgramInfo(req, 5)\n\tif req.Program == \"\" {\n\t\treq.Program = programDir\n\t}"
+      f["GetRequiredPlugins"]     = "host, _ = host.withProgramInfo(req, 4)"
+      f["InstallDependencies"]    = "host, _ = host.withProgramInfo(req, 3)"
+      f["GetProgramDependencies"] = "host, _ = host.withProgramInfo(req, 5)"
+    }
+    match($0, /^func \(host \*pythonLanguageHost\) [A-Za-z]+\(/) {
+      name = substr($0, 33, RLENGTH - 33); if (name in f) pending = name
+    }
+    { print }
+    pending != "" && /\{$/ { print "\t" f[pending]; n++; pending = "" }
+    END { if (n != 5) { print "patched " n " of 5 methods" > "/dev/stderr"; exit 1 } }
+  ' "$1" > "$1.new" && mv "$1.new" "$1"
+}
+
 build_langhost() {
-  local sdk_old sdk_new
-  sdk_old="$(mod_dir github.com/pulumi/pulumi/sdk/v3 "v$LANGHOST_SDK_VERSION")"
-  copy_mod "$sdk_old" "$WORK/lh/sdk"
+  local old new d
+  old="$(mod_dir github.com/pulumi/pulumi/sdk/v3 "v$LANGHOST_SDK_VERSION")"
+  copy_mod "$old" "$WORK/lh/sdk"
+  d="$WORK/lh/sdk/python/cmd/pulumi-language-python"
+  write_programinfo_compat "$d/programinfo_compat.go"
+  patch_langhost_main "$d/main.go" || die "could not patch $d/main.go"
   (cd "$WORK/lh/sdk" && go build -trimpath -tags osusergo,grpcnotrace \
      -ldflags "-w -s -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$LANGHOST_SDK_VERSION" \
      -o "$WORK/out/pulumi-language-python" ./python/cmd/pulumi-language-python)
-  # The host runs `python <dir of its own executable>/pulumi-language-python-exec`,
-  # so the exec must be a real file beside the real host binary.
-  sdk_new="$(mod_dir github.com/pulumi/pulumi/sdk/v3 "v$PULUMI_VERSION")"
-  install_bin "$sdk_new/python/cmd/pulumi-language-python-exec" pulumi-language-python-exec
-  install_bin "$WORK/out/pulumi-language-python" pulumi-language-python
+  # The host runs `python <dir of its own executable>/pulumi-language-python-exec`.
+  new="$(mod_dir github.com/pulumi/pulumi/sdk/v3 "v$PULUMI_VERSION")"
+  install_file "$new/python/cmd/pulumi-language-python-exec" "$BIN/pulumi-language-python-exec"
+  install_file "$WORK/out/pulumi-language-python" "$BIN/pulumi-language-python"
   stamp_write langhost "$LH_KEY"
 }
 
 # ------------------------------------------- 3. kubernetes provider ----------
-K8S_KEY="pulumi-resource-kubernetes $K8S_PROVIDER_VERSION ($K8S_PROVIDER_MODULE@$K8S_PROVIDER_MODVER, sdk/v4@$K8S_GO_SDK_VERSION)"
+K8S_KEY="pulumi-resource-kubernetes $K8S_PROVIDER_VERSION from $K8S_PROVIDER_MODULE@$K8S_PROVIDER_MODVER + sdk/v4@$K8S_GO_SDK_VERSION"
 
 build_k8s() {
   local src d
   src="$(mod_dir "$K8S_PROVIDER_MODULE" "$K8S_PROVIDER_MODVER")"
   d="$WORK/k8s/provider"
   copy_mod "$src" "$d"
-  # Upstream builds with `replace .../sdk/v4 => ../sdk` (the repo's sdk dir at the
+  # Upstream builds with `replace .../sdk/v4 => ../sdk` (the repo's sdk/ at the
   # same commit), which a module zip cannot carry. Use the sdk/v4 release of the
-  # same version from the proxy instead; `go get` verifies it via GOSUMDB and
-  # adds its two go.sum lines, every other go.sum line stays as upstream pinned.
+  # same version instead; `go get` checks it against sum.golang.org and only adds
+  # its two go.sum lines (no other requirement moves).
   (cd "$d" && go mod edit -dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4 \
      && go get "github.com/pulumi/pulumi-kubernetes/sdk/v4@$K8S_GO_SDK_VERSION")
-  # As in the provider Makefile (k8sprovider target): generate.go turns the
-  # committed schema.json into schema-embed.json (stamped with VERSION) and
-  # terraform-mapping.json into terraform-mapping-embed.json; both are //go:embed-ed.
+  # As the provider Makefile's k8sprovider target: generate.go (go:generate in
+  # main.go) writes schema-embed.json from the committed schema.json, stamped
+  # with VERSION, and terraform-mapping-embed.json; main.go //go:embed-s both.
   (cd "$d/cmd/pulumi-resource-kubernetes" && VERSION="$K8S_PROVIDER_VERSION" go generate ./main.go)
   (cd "$d" && go build -trimpath \
      -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_PROVIDER_VERSION" \
      -o "$WORK/out/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes)
-  install_bin "$WORK/out/pulumi-resource-kubernetes" pulumi-resource-kubernetes
+  install_file "$WORK/out/pulumi-resource-kubernetes" "$PROVIDERS/pulumi-resource-kubernetes"
   stamp_write k8s "$K8S_KEY"
 }
 
-# ------------------------------------------------------------- main ----------
-need_go_env=true
-ensure_go_env() { if $need_go_env; then go_env; need_go_env=false; fi; }
-
-if ! stamp_ok pulumi "$CLI_KEY" "$BIN/pulumi" \
-   && ! stamp_ok pulumi "$CLI_KEY (from PATH: $(readlink -f "$BIN/pulumi" 2>/dev/null))" "$BIN/pulumi"; then
-  if ! use_cli_from_path; then
-    ensure_go_env
-    timed "build pulumi v$PULUMI_VERSION" build_cli
+# ------------------------------------------------------------------ main -----
+if ! stamp_ok pulumi "$CLI_KEY" "$BIN/pulumi"; then
+  if ! cli_from_path; then
+    go_env
+    timed "built pulumi v$PULUMI_VERSION" build_cli
   fi
 fi
 
-if ! [[ -f "$STAMPS/langhost" && "$(cat "$STAMPS/langhost")" == "$LH_KEY"* ]] \
-   || ! [[ -x "$BIN/pulumi-language-python" && -f "$BIN/pulumi-language-python-exec" ]]; then
-  ensure_go_env
-  timed "build pulumi-language-python (sdk/v3@v$LANGHOST_SDK_VERSION)" build_langhost
+if ! stamp_ok langhost "$LH_KEY" "$BIN/pulumi-language-python" "$BIN/pulumi-language-python-exec"; then
+  go_env
+  timed "built pulumi-language-python (sdk/v3@v$LANGHOST_SDK_VERSION)" build_langhost
 fi
 
-if ! stamp_ok k8s "$K8S_KEY" "$BIN/pulumi-resource-kubernetes"; then
-  ensure_go_env
-  timed "build pulumi-resource-kubernetes $K8S_PROVIDER_VERSION" build_k8s
-fi
-
-# Register the provider in the plugin cache under the version the Python SDK
-# requests. Skipped when the cached copy is byte-identical to ours.
+# The plugin cache entry is what the engine uses. If it already holds this
+# version (installed by us or by anyone else) there is nothing to do.
 PLUGIN_DIR="${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-kubernetes-v$K8S_PROVIDER_VERSION"
-if ! cmp -s "$BIN/pulumi-resource-kubernetes" "$PLUGIN_DIR/pulumi-resource-kubernetes"; then
+if [[ -x "$PLUGIN_DIR/pulumi-resource-kubernetes" && ! -e "$PLUGIN_DIR.partial" ]]; then
+  :
+else
+  if ! stamp_ok k8s "$K8S_KEY" "$PROVIDERS/pulumi-resource-kubernetes"; then
+    go_env
+    timed "built pulumi-resource-kubernetes $K8S_PROVIDER_VERSION" build_k8s
+  fi
   "$BIN/pulumi" plugin install resource kubernetes "$K8S_PROVIDER_VERSION" \
-    --file "$BIN/pulumi-resource-kubernetes" --reinstall >&2
+    --file "$PROVIDERS/pulumi-resource-kubernetes" --reinstall >&2
 fi
 
-log "engine ready in $BIN"
+log "engine ready: $BIN (pulumi v$PULUMI_VERSION, kubernetes $K8S_PROVIDER_VERSION in $(dirname "$PLUGIN_DIR"))"
 echo "$BIN"

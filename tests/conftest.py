@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from involution.mockrun import MockRun, run_program
+from tests.engine import EngineProject, make_project
 
 # A fixed clock: approvals in tests expire relative to it, not to the day the suite runs.
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -50,6 +52,12 @@ def run_scenario(
 def canary_overrides(phase: str, canary: str = "v1.3.0") -> dict[str, Any]:
     """A minor canary at `phase`, approved so production accepts it."""
     return {"canaryVersion": canary, "canaryPhase": phase, "approval": VALID_APPROVAL}
+
+
+@pytest.fixture
+def engine_project(tmp_path: Path) -> EngineProject:
+    """A copy of the project with its own state and passphrase, run by the real engine."""
+    return make_project(tmp_path)
 
 
 @pytest.fixture(scope="session")

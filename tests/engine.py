@@ -1,0 +1,153 @@
+"""The real Pulumi engine on a copy of the project: CLI, language host, Kubernetes provider.
+
+Each test project is a copy of the program in a temp folder with its own file backend and
+passphrase, sharing the repository's venv, so tests never touch the working tree's stacks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.tooling import in_ci
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+COPIED = (
+    "Pulumi.yaml",
+    "Pulumi.dev.yaml",
+    "Pulumi.staging.yaml",
+    "Pulumi.production.yaml",
+    "__main__.py",
+    "involution",
+    "components",
+    "policies",
+)
+TEST_PASSPHRASE = "engine-tests-only"
+
+
+def engine_bin() -> Path:
+    """The folder scripts/bootstrap_engine.sh fills; fail in CI, skip elsewhere, if empty."""
+    result = subprocess.run(
+        [str(PROJECT_DIR / "scripts" / "bootstrap_engine.sh"), "--print-bin"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    folder = Path(result.stdout.strip())
+    needed = ("pulumi", "pulumi-language-python", "pulumi-language-python-exec")
+    missing = [name for name in needed if not (folder / name).exists()]
+    if missing:
+        message = f"Pulumi engine not built ({', '.join(missing)}): run scripts/bootstrap_engine.sh"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return folder
+
+
+@dataclass
+class EngineProject:
+    """A project copy plus the environment `pulumi` runs in."""
+
+    root: Path
+    env: dict[str, str]
+
+    def pulumi(
+        self, *args: str, check: bool = True, input_text: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            ["pulumi", *args, "--non-interactive"],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            input=input_text,
+            check=False,
+            timeout=600,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"pulumi {' '.join(args)} exited {result.returncode}\n"
+                f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+            )
+        return result
+
+    def init_stack(self, stack: str, config: Mapping[str, str] | None = None) -> None:
+        self.pulumi("stack", "init", stack, "--secrets-provider", "passphrase")
+        for key, value in (config or {}).items():
+            self.set(stack, key, value)
+
+    def set(
+        self, stack: str, key: str, value: str, *, secret: bool = False, path: bool = False
+    ) -> None:
+        flags = [*(["--secret"] if secret else []), *(["--path"] if path else [])]
+        self.pulumi("config", "set", "--stack", stack, *flags, f"involution:{key}", value)
+
+    def rm(self, stack: str, key: str) -> None:
+        self.pulumi("config", "rm", "--stack", stack, f"involution:{key}")
+
+    def up(self, stack: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        return self.pulumi("up", "--yes", "--skip-preview", "--stack", stack, *extra)
+
+    def outputs(self, stack: str) -> dict[str, Any]:
+        result = self.pulumi("stack", "output", "--json", "--stack", stack)
+        outputs: dict[str, Any] = json.loads(result.stdout)
+        return outputs
+
+    def rendered(self, folder: str) -> list[dict[str, Any]]:
+        """Every manifest the provider wrote in render mode."""
+        documents: list[dict[str, Any]] = []
+        for path in sorted((self.root / folder).rglob("*.yaml")):
+            documents.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
+        return documents
+
+    def rendered_nginx_conf(self, folder: str) -> str:
+        confs = [
+            d["data"]["nginx.conf"]
+            for d in self.rendered(folder)
+            if d.get("kind") == "ConfigMap" and "nginx.conf" in (d.get("data") or {})
+        ]
+        assert len(confs) == 1, f"{len(confs)} nginx.conf ConfigMaps rendered in {folder}"
+        text: str = confs[0]
+        return text
+
+
+def make_project(base: Path, *, extra_env: Mapping[str, str] | None = None) -> EngineProject:
+    root = base / "project"
+    root.mkdir(parents=True)
+    for name in COPIED:
+        source = PROJECT_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.exists():
+            shutil.copy2(source, root / name)
+    (root / "venv").symlink_to(PROJECT_DIR / "venv")
+    state = base / "state"
+    state.mkdir()
+    env = {
+        **os.environ,
+        "PATH": f"{engine_bin()}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PULUMI_BACKEND_URL": f"file://{state}",
+        "PULUMI_CONFIG_PASSPHRASE": TEST_PASSPHRASE,
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "PULUMI_SKIP_CONFIRMATIONS": "true",
+        "NO_COLOR": "1",
+        **(extra_env or {}),
+    }
+    env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
+    return EngineProject(root=root, env=env)
+
+
+def history(project: EngineProject, stack: str) -> list[dict[str, Any]]:
+    result = project.pulumi("stack", "history", "--json", "--stack", stack)
+    entries: list[dict[str, Any]] = json.loads(result.stdout)
+    return entries
