@@ -1,0 +1,186 @@
+"""The program's nginx.conf run by a real nginx: syntax, split, phase switches, a lost canary.
+
+Each config is the text the program puts in the router ConfigMap (mocked run), with only the
+upstream hosts, listen ports and temp paths rewritten for loopback (`live_nginx.localize`).
+nginx runs with `worker_processes auto` as rendered; the shared upstream `zone` keeps one
+smooth weighted round-robin sequence for all workers, so the split is exact, not statistical.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from involution.mockrun import MockRun
+from involution.phases import Phase
+from tests.conftest import STACKS, TRAFFIC_PHASES, canary_overrides
+from tests.live_nginx import (
+    Backend,
+    ClientPool,
+    Nginx,
+    NginxError,
+    RouterPorts,
+    canary_loss_under_load,
+    engine_backends,
+    localize,
+    reloads_under_load,
+    spread_over_workers,
+)
+from tests.nginx_parse import upstream_servers
+from tests.tooling import require_tool
+from tools.render import config_files
+
+Runner = Callable[..., MockRun]
+ALL_PHASES = ("none", *TRAFFIC_PHASES)
+LIVE_STACK = "production"
+CONNECTIONS = 8
+SPLIT_REQUESTS = 10_000
+SPLIT_TOLERANCE_PP = 0.5
+SWITCHES = 20
+# Forward, staged back, rolled back, cleared: every consecutive pair is a real change.
+SWITCH_CYCLE = ("10", "50", "100", "50", "10", "rollback", "none")
+SWITCH_WINDOW = 300
+RECOVERY_WINDOW = 2_000
+
+
+def rendered_conf(mocked: Runner, stack: str, phase: str) -> str:
+    """nginx.conf exactly as the program renders it into the router ConfigMap."""
+    run = mocked(stack, canary_overrides(phase) if phase != "none" else None)
+    return config_files(run)["nginx.conf"]
+
+
+def canary_target(phase: str) -> float:
+    return float(Phase(phase).canary_share)
+
+
+@pytest.fixture(scope="module")
+def backends() -> Iterator[tuple[Backend, Backend]]:
+    """Stand-in stable and canary engines shared by the module (a test that kills the canary
+    brings it back on the same port)."""
+    with engine_backends() as pair:
+        yield pair
+
+
+@pytest.mark.parametrize("phase", ALL_PHASES)
+def test_localize_changes_only_hosts_ports_and_temp_paths(mocked: Runner, phase: str) -> None:
+    """What nginx runs below differs from the cluster's file only where loopback needs it."""
+    conf = rendered_conf(mocked, LIVE_STACK, phase)
+    local = localize(conf, RouterPorts(18001, 18002, 18003, 18004), Path("/srv/router"))
+    before, after = conf.splitlines(), local.splitlines()
+    assert len(before) == len(after)
+    changed = [
+        (old.split(), new.split()) for old, new in zip(before, after, strict=True) if old != new
+    ]
+    directives = sorted(old[0] for old, _ in changed)
+    servers = 2 if phase in {"10", "50"} else 1
+    temp = ["client_body_temp_path", "fastcgi_temp_path", "pid", "proxy_temp_path"]
+    temp += ["scgi_temp_path", "uwsgi_temp_path"]
+    assert directives == sorted(["listen", "listen", *["server"] * servers, *temp])
+    for old, new in changed:
+        assert old[0] == new[0] and old[2:] == new[2:]  # only the first argument moved
+    assert "engine-stable" not in local and "engine-canary" not in local
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("phase", ALL_PHASES)
+@pytest.mark.parametrize("stack", STACKS)
+def test_nginx_accepts_the_rendered_conf(
+    mocked: Runner, backends: tuple[Backend, Backend], stack: str, phase: str
+) -> None:
+    binary = require_tool("nginx", "nginx-light")
+    with Nginx(binary, RouterPorts.around(*backends)) as router:
+        output = router.test(rendered_conf(mocked, stack, phase))
+    assert "syntax is ok" in output
+    assert "test is successful" in output
+
+
+@pytest.mark.tools
+def test_nginx_t_can_fail(mocked: Runner, backends: tuple[Backend, Backend]) -> None:
+    """The check above has teeth: a weight of 0 (which the renderer avoids) is rejected."""
+    binary = require_tool("nginx", "nginx-light")
+    conf = rendered_conf(mocked, LIVE_STACK, "10")
+    assert "weight=10 " in conf
+    with (
+        Nginx(binary, RouterPorts.around(*backends)) as router,
+        pytest.raises(NginxError, match="weight=0"),
+    ):
+        router.test(conf.replace("weight=10 ", "weight=0 "))
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("phase", ALL_PHASES)
+def test_split_matches_the_phase(
+    mocked: Runner, backends: tuple[Backend, Backend], phase: str
+) -> None:
+    binary = require_tool("nginx", "nginx-light")
+    with (
+        Nginx(binary, RouterPorts.around(*backends)) as router,
+        ClientPool(router.ports.listen, CONNECTIONS) as pool,
+    ):
+        router.start(rendered_conf(mocked, LIVE_STACK, phase))
+        per_worker = spread_over_workers(pool, router)
+        tally = pool.run(SPLIT_REQUESTS)
+    detail = f"{tally.describe()}; client connections per worker {per_worker}"
+    assert tally.ok == SPLIT_REQUESTS, detail
+    assert set(tally.tracks) <= {"stable", "canary"}, detail  # every answer names its track
+    target = canary_target(phase)
+    assert abs(tally.share("canary") - target) <= SPLIT_TOLERANCE_PP, detail
+    assert abs(tally.share("stable") - (100 - target)) <= SPLIT_TOLERANCE_PP, detail
+
+
+@pytest.mark.tools
+def test_phase_switches_under_load_lose_no_request(
+    mocked: Runner, backends: tuple[Backend, Backend]
+) -> None:
+    binary = require_tool("nginx", "nginx-light")
+    confs = {phase: rendered_conf(mocked, LIVE_STACK, phase) for phase in ALL_PHASES}
+    phases = list(itertools.islice(itertools.cycle(SWITCH_CYCLE), SWITCHES))
+    with (
+        Nginx(binary, RouterPorts.around(*backends)) as router,
+        ClientPool(router.ports.listen, CONNECTIONS) as pool,
+    ):
+        router.start(confs["none"])
+        run = reloads_under_load(router, pool, confs, phases, SWITCH_WINDOW)
+    assert run.tally.errors == 0, run.tally.describe()
+    assert run.tally.non_2xx == 0, run.tally.describe()
+    assert run.tally.ok > SWITCHES * SWITCH_WINDOW
+    assert run.served == phases  # each reload really loaded the next phase's config
+    for phase, window in zip(phases, run.windows, strict=True):
+        # Exact but for at most one answer per connection from an old worker finishing.
+        tolerance = 100 * (CONNECTIONS + 1) / window.ok
+        assert abs(window.share("canary") - canary_target(phase)) <= tolerance, (
+            f"after switching to {phase}: {window.describe()}"
+        )
+
+
+@pytest.mark.tools
+def test_losing_the_canary_fails_no_get(mocked: Runner, backends: tuple[Backend, Backend]) -> None:
+    binary = require_tool("nginx", "nginx-light")
+    _, canary = backends
+    conf = rendered_conf(mocked, LIVE_STACK, "50")
+    fail_timeouts = {p["fail_timeout"] for p in upstream_servers(conf).values()}
+    assert fail_timeouts == {"10s"}
+    with (
+        Nginx(binary, RouterPorts.around(*backends)) as router,
+        ClientPool(router.ports.listen, CONNECTIONS) as pool,
+    ):
+        router.start(conf)
+        try:
+            loss = canary_loss_under_load(
+                pool, canary, outage_seconds=1.0, window=RECOVERY_WINDOW, timeout=15.0
+            )
+        finally:
+            if not canary.running:
+                canary.start()
+    # nginx retried every GET the dead canary got on stable (proxy_next_upstream error).
+    assert loss.tally.failed == 0, loss.tally.describe()
+    assert loss.outage.ok > 1_000, loss.outage.describe()
+    assert loss.outage.share("canary") < 1.0, loss.outage.describe()
+    # Back within fail_timeout (10s) of the restart, then at the target split again.
+    assert loss.recovery_seconds <= 12.0
+    assert abs(loss.after_recovery.share("canary") - 50) <= SPLIT_TOLERANCE_PP, (
+        loss.after_recovery.describe()
+    )
