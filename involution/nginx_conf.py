@@ -12,7 +12,7 @@ from typing import Any
 
 import crossplane
 
-from involution.phases import PhasePlan
+from involution.phases import Phase, PhasePlan
 
 UPSTREAM_NAME = "involution_engine"
 STABLE_SERVICE = "engine-stable"
@@ -28,12 +28,14 @@ Directive = dict[str, Any]
 
 @dataclass(frozen=True)
 class UpstreamServer:
-    """One `server` line; a weight of 0 never reaches nginx (it rejects `weight=0`)."""
+    """One `server` line; a weight of 0 never reaches nginx (it rejects `weight=0`). A backup
+    server takes requests only while every weighted server is down."""
 
     host: str
     port: int
     weight: int
     track: str
+    backup: bool = False
 
     @property
     def address(self) -> str:
@@ -52,12 +54,19 @@ class RouterSpec:
     status_port: int = ROUTER_STATUS_PORT
     zone_size: str = "64k"
     keepalive_connections: int = 32
-    max_fails: int = 1
+    # Idle upstream connections are dropped before the engine's own idle timeout (5 s in
+    # common Python servers), so a POST never meets a connection the engine just closed.
+    keepalive_timeout_seconds: int = 4
+    # One 5xx must not take a track out of the split for fail_timeout; a dead one still goes
+    # after three failed attempts, each retried on the other track.
+    max_fails: int = 3
     fail_timeout_seconds: int = 10
     next_upstream_tries: int = 2
     connect_timeout_seconds: int = 2
     read_timeout_seconds: int = 30
-    worker_processes: str = "auto"
+    # Fixed rather than `auto` (which counts the node's CPUs, not the pod's limit); the shared
+    # zone keeps one weighted round-robin across both.
+    worker_processes: str = "2"
     # Where nginx may write: the root filesystem is read-only in the pod.
     temp_root: str = "/tmp"
 
@@ -69,7 +78,9 @@ def router_spec(
     canary_host: str = CANARY_SERVICE,
     port: int = ENGINE_PORT,
 ) -> RouterSpec:
-    """Weights from the phase plan; a track at 0% is left out of the upstream entirely."""
+    """Weights from the phase plan; a track at 0% is left out of the weighted servers. At 100%
+    the stable track, kept warm for a fast rollback, stands by as a backup: if every canary pod
+    fails, requests go to stable instead of failing until someone rolls back."""
     servers = tuple(
         server
         for server in (
@@ -78,6 +89,8 @@ def router_spec(
         )
         if server.weight > 0
     )
+    if plan.phase is Phase.P100:
+        servers = (*servers, UpstreamServer(stable_host, port, 0, "stable", backup=True))
     return RouterSpec(
         phase=plan.phase.value,
         stable_weight=plan.stable_weight,
@@ -98,7 +111,7 @@ def _upstream(spec: RouterSpec) -> Directive:
         _d(
             "server",
             server.address,
-            f"weight={server.weight}",
+            "backup" if server.backup else f"weight={server.weight}",
             f"max_fails={spec.max_fails}",
             f"fail_timeout={spec.fail_timeout_seconds}s",
         )
@@ -112,6 +125,7 @@ def _upstream(spec: RouterSpec) -> Directive:
             _d("zone", UPSTREAM_NAME, spec.zone_size),
             *servers,
             _d("keepalive", spec.keepalive_connections),
+            _d("keepalive_timeout", f"{spec.keepalive_timeout_seconds}s"),
         ],
     )
 

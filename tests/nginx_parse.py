@@ -41,3 +41,16 @@ def upstream_block(text: str, name: str = "involution_engine") -> list[dict[str,
         "block"
     ]
     return block
+
+
+def upstream_weights(text: str) -> dict[str, int]:
+    """Weighted servers only: {"engine-stable:8080": 90, ...}."""
+    return {
+        address: int(params["weight"])
+        for address, params in upstream_servers(text).items()
+        if "backup" not in params
+    }
+
+
+def upstream_backups(text: str) -> list[str]:
+    return [address for address, params in upstream_servers(text).items() if "backup" in params]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.engine import EngineProject, history
-from tests.nginx_parse import upstream_servers
+from tests.nginx_parse import upstream_weights
 
 pytestmark = pytest.mark.engine
 
@@ -14,8 +14,7 @@ RENDERED = "rendered/dev"
 
 
 def weights(project: EngineProject) -> dict[str, int]:
-    servers = upstream_servers(project.rendered_nginx_conf(RENDERED))
-    return {address: int(params["weight"]) for address, params in servers.items()}
+    return upstream_weights(project.rendered_nginx_conf(RENDERED))
 
 
 def test_dev_stack_deploys_in_render_mode_and_a_second_up_changes_nothing(

@@ -11,7 +11,13 @@ from involution.nginx_conf import (
     weights_metrics,
 )
 from involution.phases import Phase, plan_phase
-from tests.nginx_parse import find, parse_conf, upstream_servers
+from tests.nginx_parse import (
+    find,
+    parse_conf,
+    upstream_backups,
+    upstream_servers,
+    upstream_weights,
+)
 
 
 @pytest.mark.parametrize("phase", list(Phase))
@@ -19,17 +25,19 @@ def test_hosts_can_point_at_local_backends(phase: Phase) -> None:
     spec = router_spec(
         plan_phase(phase, 4), stable_host="127.0.0.1", canary_host="127.0.0.2", port=18080
     )
-    servers = upstream_servers(render_nginx_conf(spec))
+    conf = render_nginx_conf(spec)
+    servers = upstream_servers(conf)
     expected = {
         "127.0.0.1:18080": 100 - phase.canary_share,
         "127.0.0.2:18080": phase.canary_share,
     }
-    assert {a: int(p["weight"]) for a, p in servers.items()} == {
-        a: w for a, w in expected.items() if w > 0
-    }
+    assert upstream_weights(conf) == {a: w for a, w in expected.items() if w > 0}
+    # At 100% stable stands by as a backup; otherwise a track at 0% is not there at all.
+    assert upstream_backups(conf) == (["127.0.0.1:18080"] if phase is Phase.P100 else [])
     for params in servers.values():
-        assert params["max_fails"] == "1"
+        assert params["max_fails"] == "3"
         assert params["fail_timeout"] == "10s"
+        assert params.get("weight") != "0"
 
 
 def test_metrics_expose_phase_and_weights() -> None:

@@ -75,7 +75,7 @@ def test_localize_changes_only_hosts_ports_and_temp_paths(mocked: Runner, phase:
         (old.split(), new.split()) for old, new in zip(before, after, strict=True) if old != new
     ]
     directives = sorted(old[0] for old, _ in changed)
-    servers = 2 if phase in {"10", "50"} else 1
+    servers = 2 if phase in {"10", "50", "100"} else 1  # at 100 stable is the backup
     temp = ["client_body_temp_path", "fastcgi_temp_path", "pid", "proxy_temp_path"]
     temp += ["scgi_temp_path", "uwsgi_temp_path"]
     assert directives == sorted(["listen", "listen", *["server"] * servers, *temp])
@@ -184,3 +184,29 @@ def test_losing_the_canary_fails_no_get(mocked: Runner, backends: tuple[Backend,
     assert abs(loss.after_recovery.share("canary") - 50) <= SPLIT_TOLERANCE_PP, (
         loss.after_recovery.describe()
     )
+
+
+@pytest.mark.tools
+def test_at_100_percent_a_dead_canary_fails_over_to_stable(
+    mocked: Runner, backends: tuple[Backend, Backend]
+) -> None:
+    """Stable, kept warm at 100%, is the upstream's backup: losing every canary pod costs no
+    GET, and traffic returns to the canary when it is back."""
+    binary = require_tool("nginx", "nginx-light")
+    _, canary = backends
+    conf = rendered_conf(mocked, LIVE_STACK, "100")
+    with (
+        Nginx(binary, RouterPorts.around(*backends)) as router,
+        ClientPool(router.ports.listen, CONNECTIONS) as pool,
+    ):
+        router.start(conf)
+        try:
+            loss = canary_loss_under_load(
+                pool, canary, outage_seconds=1.0, window=RECOVERY_WINDOW, timeout=15.0
+            )
+        finally:
+            if not canary.running:
+                canary.start()
+    assert loss.tally.failed == 0, loss.tally.describe()
+    assert loss.outage.share("stable") > 99.0, loss.outage.describe()
+    assert loss.after_recovery.share("canary") == 100.0, loss.after_recovery.describe()

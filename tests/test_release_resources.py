@@ -12,15 +12,22 @@ import pytest
 
 from involution.mockrun import MockRun, RecordedResource
 from tests.conftest import STACKS, TRAFFIC_PHASES, canary_overrides, run_scenario
-from tests.nginx_parse import find, parse_conf, upstream_block, upstream_servers
+from tests.nginx_parse import (
+    find,
+    parse_conf,
+    upstream_backups,
+    upstream_block,
+    upstream_servers,
+    upstream_weights,
+)
 
 ALL_PHASES = ("none", *TRAFFIC_PHASES)
 EXPECTED_WEIGHTS = {
-    "none": {"engine-stable:8080": "100"},
-    "10": {"engine-stable:8080": "90", "engine-canary:8080": "10"},
-    "50": {"engine-stable:8080": "50", "engine-canary:8080": "50"},
-    "100": {"engine-canary:8080": "100"},
-    "rollback": {"engine-stable:8080": "100"},
+    "none": {"engine-stable:8080": 100},
+    "10": {"engine-stable:8080": 90, "engine-canary:8080": 10},
+    "50": {"engine-stable:8080": 50, "engine-canary:8080": 50},
+    "100": {"engine-canary:8080": 100},
+    "rollback": {"engine-stable:8080": 100},
 }
 STACK_REPLICAS = {"dev": 2, "staging": 2, "production": 6}
 
@@ -57,9 +64,11 @@ def pod_spec(deployment: RecordedResource) -> dict[str, Any]:
 @pytest.mark.parametrize("phase", ALL_PHASES)
 @pytest.mark.parametrize("stack", STACKS)
 def test_upstream_weights_follow_the_phase_table(mocked: Runner, stack: str, phase: str) -> None:
-    servers = upstream_servers(nginx_conf(scenario(mocked, stack, phase)))
-    assert {addr: params["weight"] for addr, params in servers.items()} == EXPECTED_WEIGHTS[phase]
-    assert all(params["weight"] != "0" for params in servers.values())
+    conf = nginx_conf(scenario(mocked, stack, phase))
+    assert upstream_weights(conf) == EXPECTED_WEIGHTS[phase]
+    assert all(params.get("weight") != "0" for params in upstream_servers(conf).values())
+    # Stable is warm at 100%: a backup then, so a dead canary fails over instead of failing.
+    assert upstream_backups(conf) == (["engine-stable:8080"] if phase == "100" else [])
 
 
 @pytest.mark.parametrize("phase", ALL_PHASES)
@@ -220,6 +229,7 @@ def test_nginx_conf_has_zone_keepalive_retries_and_track_header(mocked: Runner) 
     block = upstream_block(conf)
     assert find(block, "zone")[0]["args"] == ["involution_engine", "64k"]
     assert find(block, "keepalive")[0]["args"] == ["32"]
+    assert find(block, "keepalive_timeout")[0]["args"] == ["4s"]
     http = find(parse_conf(conf), "http")[0]["block"]
     location = next(
         loc
