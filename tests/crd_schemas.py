@@ -17,24 +17,14 @@ from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 
+from tests import yaml_load
 from tests.tooling import require_tool
 
 # The operator release whose CRDs a cluster with kube-prometheus-stack runs; bump together.
 PROMETHEUS_OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator"
 PROMETHEUS_OPERATOR_VERSION = "v0.85.0"
 CRD_FOLDER = "example/prometheus-operator-crd"
-
-
-class _CrdLoader(yaml.SafeLoader):
-    """YAML 1.1 reads a bare `=` (an enum value in the CRDs) as the obsolete `value` type."""
-
-
-_CrdLoader.yaml_implicit_resolvers = {
-    first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:value"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 @functools.cache
@@ -80,7 +70,7 @@ def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> strict JSON schema, for every CRD the operator ships."""
     schemas: dict[tuple[str, str], dict[str, Any]] = {}
     for path in sorted((operator_module_dir() / CRD_FOLDER).glob("*.yaml")):
-        crd = yaml.load(path.read_text(), Loader=_CrdLoader)
+        crd = yaml_load.load(path.read_text())
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         for version in crd["spec"]["versions"]:
             schema = _strict(version["schema"]["openAPIV3Schema"])

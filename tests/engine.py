@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from tests import yaml_load
 from tests.tooling import in_ci
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -106,7 +106,7 @@ class EngineProject:
         """Every manifest the provider wrote in render mode."""
         documents: list[dict[str, Any]] = []
         for path in sorted((self.root / folder).rglob("*.yaml")):
-            documents.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
+            documents.extend(d for d in yaml_load.load_all(path.read_text()) if d)
         return documents
 
     def rendered_nginx_conf(self, folder: str) -> str:
