@@ -28,8 +28,10 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Two runs: the program and the policy pack each have a __main__ module.
 typecheck: venv
-	$(BIN)/mypy __main__.py involution components policies tools benchmarks tests
+	$(BIN)/mypy __main__.py involution components tools benchmarks tests
+	$(BIN)/mypy policies
 
 unit: venv
 	$(BIN)/python -m pytest -q --cov --cov-report=term tests

@@ -1,0 +1,128 @@
+"""The policy pack as the engine runs it, fed what the program renders for every stack file
+and phase, and configured from policies/config/<environment>.json."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from involution.mockrun import MockRun
+from tests.conftest import STACKS, TRAFFIC_PHASES, VALID_APPROVAL, canary_overrides
+from tests.policy_harness import KNOWN_ADVISORIES, check, environment_config, shared_pack
+from tools.policy_client import (
+    CONFIG_DIR,
+    PolicyPackProcess,
+    load_policy_config,
+    resources_from_run,
+)
+
+MANDATORY = {
+    "image-pinned",
+    "no-prerelease-in-production",
+    "production-approval-recorded",
+    "production-quality-gates",
+    "canary-traffic-weights",
+    "container-resources",
+    "container-probes",
+    "run-as-non-root",
+    "read-only-root-filesystem",
+    "restricted-privileges",
+    "minimum-replicas",
+    "no-literal-secret-env",
+    "no-secrets-in-configmaps",
+    "redis-not-exposed",
+    "traffic-split-consistent",
+    "rollback-target-ready",
+    "pod-disruption-budgets",
+    "redis-network-policy",
+    "monitoring-rules-per-track",
+}
+ADVISORY = {"no-default-namespace", "recommended-labels", "tracks-consistent"}
+STACK_POLICIES = {
+    "traffic-split-consistent",
+    "rollback-target-ready",
+    "tracks-consistent",
+    "pod-disruption-budgets",
+    "redis-network-policy",
+    "monitoring-rules-per-track",
+}
+
+
+@pytest.fixture(scope="module")
+def pack() -> PolicyPackProcess:
+    return shared_pack()
+
+
+def test_pack_describes_its_policies(pack: PolicyPackProcess) -> None:
+    assert pack.name == "involution-release"
+    assert set(pack.policies) == MANDATORY | ADVISORY
+    for name, info in pack.policies.items():
+        assert info.level == ("advisory" if name in ADVISORY else "mandatory"), name
+        assert info.stack == (name in STACK_POLICIES), name
+        assert info.description and not info.description.endswith(" "), name
+
+
+@pytest.mark.parametrize("environment", STACKS)
+def test_environment_configs_fit_the_pack(pack: PolicyPackProcess, environment: str) -> None:
+    config = pack.configure(load_policy_config(CONFIG_DIR / f"{environment}.json"))
+    assert set(config) >= set(pack.policies)
+    levels = {name: config[name].level for name in pack.policies}
+    if environment == "production":
+        assert {n for n, level in levels.items() if level == "mandatory"} == MANDATORY
+        assert config["minimum-replicas"].properties["minReplicasByName"] == {
+            "involution-engine": 3,
+            "involution-router": 2,
+        }
+    else:
+        assert levels["production-approval-recorded"] == "disabled"
+        assert levels["no-prerelease-in-production"] == "disabled"
+
+
+SCENARIOS = [(stack, phase) for stack in STACKS for phase in ("none", *TRAFFIC_PHASES)]
+
+
+@pytest.mark.parametrize(("stack", "phase"), SCENARIOS)
+def test_mocked_runs_pass_every_mandatory_policy(
+    pack: PolicyPackProcess, mocked: Callable[..., MockRun], stack: str, phase: str
+) -> None:
+    run = mocked(stack, canary_overrides(phase) if phase != "none" else None)
+    report = check(pack, resources_from_run(run), environment=stack)
+    assert report.mandatory == [], "\n".join(v.describe() for v in report.mandatory)
+    assert {(v.policy, v.resource) for v in report.advisory} <= KNOWN_ADVISORIES
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param(canary_overrides("10", "v2.0.0"), id="major-two-approvers"),
+        pytest.param({"canaryVersion": "v1.2.3", "canaryPhase": "50"}, id="patch-no-approval"),
+        pytest.param(
+            {"canaryVersion": "v1.3.0", "canaryPhase": "rollback", "approval": None},
+            id="rollback-without-approval",
+        ),
+    ],
+)
+def test_production_release_variants_pass(
+    pack: PolicyPackProcess, mocked: Callable[..., MockRun], overrides: dict[str, object]
+) -> None:
+    report = check(pack, resources_from_run(mocked("production", overrides)))
+    assert report.mandatory == [], "\n".join(v.describe() for v in report.mandatory)
+
+
+def test_the_clock_decides_whether_an_approval_expired(
+    pack: PolicyPackProcess, mocked: Callable[..., MockRun]
+) -> None:
+    resources = resources_from_run(mocked("production", canary_overrides("50")))
+    after = {"production-approval-recorded": {"evaluationTime": "2026-12-01T00:00:00+00:00"}}
+    report = check(pack, resources, extra=after)
+    [violation] = report.of("production-approval-recorded")
+    assert violation.level == "mandatory"
+    assert "expired at 2026-11-30T18:00:00+00:00" in violation.message
+    assert VALID_APPROVAL["ticket"] == "CHG-2041"  # the approval the scenario carries
+
+
+def test_config_for_tests_sets_the_clock() -> None:
+    entry = environment_config("staging")["production-approval-recorded"]
+    assert entry.level == "disabled"
+    assert entry.properties["evaluationTime"].startswith("2026-11-24T12:00:00")
