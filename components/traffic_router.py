@@ -51,6 +51,14 @@ class TrafficRouterArgs:
     wait_for: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
+def image_tag(image: str) -> str:
+    """The tag of a pinned image (`nginx:1.27.3-alpine` -> `1.27.3-alpine`); for an image
+    pinned by digest, the digest's first 12 hex digits (a label value allows no `:`)."""
+    if "@sha256:" in image:
+        return image.rsplit(":", 1)[1][:12]
+    return image.rsplit(":", 1)[1]
+
+
 class TrafficRouter(pulumi.ComponentResource):
     """ConfigMap with nginx.conf, the nginx Deployment and its Service.
 
@@ -69,7 +77,12 @@ class TrafficRouter(pulumi.ComponentResource):
         conf = render_nginx_conf(args.spec)
         checksum = config_checksum(conf)
         selector = {"app.kubernetes.io/name": ROUTER_NAME}
-        labels = recommended_labels(name=ROUTER_NAME, component="router", instance=args.instance)
+        labels = recommended_labels(
+            name=ROUTER_NAME,
+            component="router",
+            instance=args.instance,
+            version=image_tag(args.image),
+        )
 
         # Auto-named: every new split is a new ConfigMap, so pods never see a half-updated file.
         config_map = k8s.core.v1.ConfigMap(

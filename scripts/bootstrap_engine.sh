@@ -8,6 +8,7 @@
 #   bin/pulumi                        CLI / engine
 #   bin/pulumi-language-python        Python language host (found by the CLI beside itself)
 #   bin/pulumi-language-python-exec   Python shim the host runs (must sit beside the host)
+#   bin/pulumi-analyzer-policy-python  shim the CLI runs for a Python policy pack
 #   providers/pulumi-resource-kubernetes
 # and the provider registered in the plugin cache (${PULUMI_HOME:-~/.pulumi}/plugins)
 # as "resource kubernetes $K8S_PROVIDER_VERSION", the version the pinned
@@ -49,6 +50,10 @@ set -euo pipefail
 # ------------------------------------------------------------------ pins -----
 PULUMI_VERSION="3.274.1"            # pkg/v3 + sdk/v3: CLI, and the -exec shim
 LANGHOST_SDK_VERSION="3.79.0"       # last sdk/v3 that contains the python host
+# The CLI starts a Python policy pack through the language host's RunPlugin, which the v3.79
+# host lacks, so it falls back to this shim (python -u -m pulumi.policy in the pack's venv);
+# upstream dropped it from sdk/v3 after 3.220.0, the newest served release that has it.
+ANALYZER_SHIM_SDK_VERSION="3.220.0"
 K8S_PROVIDER_VERSION="4.25.0"
 K8S_PROVIDER_MODULE="github.com/pulumi/pulumi-kubernetes/provider/v4"
 K8S_PROVIDER_MODVER="v4.0.0-20260115033456-f47bc2d6f199"   # = tag v4.25.0
@@ -311,6 +316,16 @@ fi
 if ! stamp_ok langhost "$LH_KEY" "$BIN/pulumi-language-python" "$BIN/pulumi-language-python-exec"; then
   go_env
   timed "built pulumi-language-python (sdk/v3@v$LANGHOST_SDK_VERSION)" build_langhost
+fi
+
+SHIM_KEY="pulumi-analyzer-policy-python from sdk/v3@v$ANALYZER_SHIM_SDK_VERSION"
+if ! stamp_ok analyzer-shim "$SHIM_KEY" "$BIN/pulumi-analyzer-policy-python"; then
+  go_env
+  shim_dir="$(mod_dir github.com/pulumi/pulumi/sdk/v3 "v$ANALYZER_SHIM_SDK_VERSION")"
+  install_file "$shim_dir/python/dist/pulumi-analyzer-policy-python" \
+    "$BIN/pulumi-analyzer-policy-python"
+  stamp_write analyzer-shim "$SHIM_KEY"
+  log "installed pulumi-analyzer-policy-python from sdk/v3@v$ANALYZER_SHIM_SDK_VERSION"
 fi
 
 # The plugin cache entry is what the engine uses. If it already holds this

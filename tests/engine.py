@@ -43,7 +43,12 @@ def engine_bin() -> Path:
         check=True,
     )
     folder = Path(result.stdout.strip())
-    needed = ("pulumi", "pulumi-language-python", "pulumi-language-python-exec")
+    needed = (
+        "pulumi",
+        "pulumi-language-python",
+        "pulumi-language-python-exec",
+        "pulumi-analyzer-policy-python",
+    )
     missing = [name for name in needed if not (folder / name).exists()]
     if missing:
         message = f"Pulumi engine not built ({', '.join(missing)}): run scripts/bootstrap_engine.sh"
@@ -96,6 +101,28 @@ class EngineProject:
 
     def up(self, stack: str, *extra: str) -> subprocess.CompletedProcess[str]:
         return self.pulumi("up", "--yes", "--skip-preview", "--stack", stack, *extra)
+
+    def preview_with_policies(
+        self, stack: str, environment: str
+    ) -> subprocess.CompletedProcess[str]:
+        """`pulumi preview` as CI runs it on a pull request: the pack and its config."""
+        return self.pulumi(
+            "preview",
+            "--stack",
+            stack,
+            "--policy-pack",
+            "policies",
+            "--policy-pack-config",
+            f"policies/config/{environment}.json",
+            check=False,
+        )
+
+    def with_secrets(self, stack: str, redis_password: str, alerting: Mapping[str, str]) -> None:
+        """Secrets as an operator sets them: encrypted in the stack file."""
+        self.set(stack, "redisPassword", redis_password, secret=True)
+        for key, value in alerting.items():
+            secret = key in {"slackWebhookUrl", "pagerdutyRoutingKey", "emailAuthPassword"}
+            self.set(stack, f"alerting.{key}", value, secret=secret, path=True)
 
     def outputs(self, stack: str) -> dict[str, Any]:
         result = self.pulumi("stack", "output", "--json", "--stack", stack)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import TEST_ALERTING, TEST_REDIS_PASSWORD
 from tests.engine import EngineProject, history
 from tests.nginx_parse import upstream_weights
 
@@ -106,3 +107,38 @@ def test_bad_config_fails_preview_with_the_programs_message(
     assert message in output
     assert "Traceback" not in output
     assert "created" not in output
+
+
+def render_mode(project: EngineProject, stack: str) -> None:
+    """A staging or production stack pointed at a folder instead of its cluster."""
+    project.init_stack(stack, {"renderDirectory": f"rendered/{stack}", "kubeContext": ""})
+    alerting = TEST_ALERTING if stack == "production" else {}
+    project.with_secrets(stack, TEST_REDIS_PASSWORD, alerting)
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "production"])
+def test_preview_with_the_policy_pack_passes(engine_project: EngineProject, stack: str) -> None:
+    project = engine_project
+    if stack == "dev":
+        project.init_stack("dev")
+    else:
+        render_mode(project, stack)
+    result = project.preview_with_policies(stack, stack)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "mandatory" not in output
+    assert "advisory" not in output  # not even a recommendation left
+    # The pack really ran: the engine reports it by name and version.
+    assert "involution-release@v0.1.0" in output
+
+
+def test_preview_fails_on_a_mandatory_policy_naming_it(engine_project: EngineProject) -> None:
+    """Two engine pods pass the program's own checks but not production's minimum of three."""
+    project = engine_project
+    render_mode(project, "production")
+    project.set("production", "engineReplicas", "2")
+    result = project.preview_with_policies("production", "production")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "involution-release@v0.1.0" in output
+    assert "[mandatory]  minimum-replicas" in output

@@ -222,6 +222,15 @@ def test_router_replicas_and_image(mocked: Runner, stack: str) -> None:
     image = pod_spec(router)["containers"][0]["image"]
     assert image.startswith("nginxinc/nginx-unprivileged:1.")
     assert pod_spec(router)["containers"][0]["command"] == ["nginx", "-g", "daemon off;"]
+    assert router.metadata["labels"]["app.kubernetes.io/version"] == image.rsplit(":", 1)[1]
+
+
+def test_router_version_label_of_a_digest_pinned_image() -> None:
+    from components.traffic_router import image_tag
+
+    digest = "nginxinc/nginx-unprivileged@sha256:" + "ab" * 32
+    assert image_tag(digest) == "ab" * 6
+    assert image_tag("nginxinc/nginx-unprivileged:1.27.3-alpine") == "1.27.3-alpine"
 
 
 def test_nginx_conf_has_zone_keepalive_retries_and_track_header(mocked: Runner) -> None:
