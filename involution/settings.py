@@ -110,6 +110,8 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
 KNOWN_KEYS = frozenset(k.name for k in CONFIG_KEYS)
 SECRET_KEYS = frozenset(k.name for k in CONFIG_KEYS if k.secret)
 
+# The form the policy pack's `ticketPattern` checks too: PROJECT-NUMBER.
+_TICKET = re.compile(r"^[A-Z][A-Z0-9]*-[0-9]+$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 # An image repository without tag or digest: [registry[:port]/]path, lowercase path components.
 _REPOSITORY = re.compile(
@@ -390,8 +392,8 @@ def _read_approval(reader: ConfigReader) -> Approval | None:
         reader.problem("approval.approvedBy", approvers_raw, "a name or a list of names")
         bad = True
     ticket = record.get("ticket")
-    if not isinstance(ticket, str) or not ticket.strip():
-        reader.problem("approval.ticket", ticket, "the change ticket id, e.g. CHG-1234")
+    if not isinstance(ticket, str) or not _TICKET.match(ticket.strip()):
+        reader.problem("approval.ticket", ticket, "a change ticket id such as CHG-2041")
         bad = True
     expires_raw = record.get("expiresAt")
     expires_at: datetime | None = None
