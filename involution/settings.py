@@ -60,6 +60,7 @@ APPROVAL_FIELDS = ("approvedBy", "ticket", "expiresAt")
 MAJOR_RELEASE_APPROVERS = 2
 
 DEFAULT_NAMESPACE = "involution"
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 DEFAULT_IMAGE_REPOSITORY = "involution-engine"
 DEFAULT_TIME_RESOLVER_REPOSITORY = "involution-time-resolver"
 DEFAULT_TIME_RESOLVER_VERSION = "v1.0.0"
@@ -223,6 +224,13 @@ def parse_settings(raw: Mapping[str, str], *, stack: str, now: datetime) -> Sett
     namespace = reader.text("namespace") or DEFAULT_NAMESPACE
     if not _DNS_LABEL.match(namespace):
         reader.problem("namespace", namespace, "a DNS-1123 label: lowercase a-z, 0-9 and '-'")
+    elif namespace in SYSTEM_NAMESPACES:
+        # The program creates and owns its namespace; these exist already and are shared.
+        reader.problem(
+            "namespace",
+            namespace,
+            f"a namespace of its own, not one of {', '.join(SYSTEM_NAMESPACES)}",
+        )
 
     stable = reader.version("stableVersion")
     if stable is None and reader.text("stableVersion") is None:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import NOW, VALID_APPROVAL
 from tools import policy_check
 
 
@@ -15,7 +14,7 @@ def test_production_passes_with_placeholder_secrets(capsys: pytest.CaptureFixtur
     assert policy_check.main(["--stack", "production", "--placeholder-secrets"]) == 0
     out = capsys.readouterr().out
     assert "policy config" in out and "production.json" in out
-    assert "0 mandatory" in out
+    assert "no policy violations" in out
 
 
 def test_missing_secrets_are_a_config_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -24,38 +23,28 @@ def test_missing_secrets_are_a_config_error(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_a_mandatory_violation_fails_the_check(capsys: pytest.CaptureFixture[str]) -> None:
-    # The program accepts any ticket text; the production policy wants a change ticket id.
-    approval = {**VALID_APPROVAL, "ticket": "asked in chat"}
+    # Two engine pods pass the program's checks; production's policy wants three.
     code = policy_check.main(
-        [
-            "--stack",
-            "production",
-            "--placeholder-secrets",
-            "--set",
-            "canaryVersion=v1.3.0",
-            "--set",
-            "canaryPhase=10",
-            "--set",
-            f"approval={json.dumps(approval)}",
-            "--now",
-            NOW.isoformat(),
-        ]
+        ["--stack", "production", "--placeholder-secrets", "--set", "engineReplicas=2"]
     )
     out = capsys.readouterr().out
     assert code == 1, out
-    assert "mandatory production-approval-recorded" in out
-    assert "engine-canary-deployment" in out
+    assert "mandatory minimum-replicas" in out
+    assert "engine-stable-deployment" in out
 
 
 def test_policy_config_can_be_chosen(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    arguments = ["--stack", "staging", "--placeholder-secrets"]
+    assert policy_check.main(arguments) == 0  # staging's own config: two pods are enough
+    capsys.readouterr()
     config = tmp_path / "strict.json"
-    config.write_text(json.dumps({"recommended-labels": "mandatory"}))
-    code = policy_check.main(
-        ["--stack", "staging", "--placeholder-secrets", "--policy-config", str(config)]
+    config.write_text(
+        json.dumps({"minimum-replicas": {"enforcementLevel": "mandatory", "minReplicas": 4}})
     )
+    code = policy_check.main([*arguments, "--policy-config", str(config)])
     out = capsys.readouterr().out
     assert code == 1
-    assert "mandatory recommended-labels" in out
+    assert "mandatory minimum-replicas" in out
 
 
 def test_placeholders_fill_only_what_is_missing() -> None:
