@@ -301,6 +301,21 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str, str, str]] = [
         "<unset>",
         "username and password go together",
     ),
+    (
+        "production",
+        {
+            "canaryVersion": "v1.3.0",
+            "canaryPhase": "10",
+            "approval": {**VALID_APPROVAL, "ticket": "see slack"},
+        },
+        "approval.ticket",
+        "'see slack'",
+        "a change ticket id such as CHG-2041",
+    ),
+    ("staging", {"namespace": "default"}, "namespace", "'default'", "a namespace of its own"),
+    ("dev", {"namespace": "kube-system"}, "namespace", "'kube-system'", "a namespace of its own"),
+    ("dev", {"kubernetesVersion": "1.19"}, "kubernetesVersion", "'1.19'", "1.25 or later"),
+    ("dev", {"kubernetesVersion": "latest"}, "kubernetesVersion", "'latest'", "1.25 or later"),
 ]
 
 
