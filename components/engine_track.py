@@ -12,11 +12,12 @@ import pulumi_kubernetes as k8s
 from components.workload import (
     HttpProbes,
     Resources,
+    cluster_service,
     container_security_context,
-    pod_security_context,
+    deployment_spec,
+    disruption_budget,
+    hardened_pod,
     recommended_labels,
-    rolling_update,
-    spread_across_nodes,
     tmp_mount,
     tmp_volume,
 )
@@ -96,72 +97,39 @@ class EngineTrack(pulumi.ComponentResource):
             ),
         ]
 
+        metadata = {"name": resource_name, "namespace": args.namespace, "labels": labels}
+        container = {
+            "name": "engine",
+            "image": args.image,
+            "imagePullPolicy": "IfNotPresent",
+            "ports": [{"name": "http", "containerPort": ENGINE_PORT, "protocol": "TCP"}],
+            "env": env,
+            "readinessProbe": args.probes.readiness(),
+            "livenessProbe": args.probes.liveness(),
+            "resources": args.resources.as_spec(),
+            "securityContext": container_security_context(),
+            "volumeMounts": [tmp_mount()],
+        }
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata={
-                "name": resource_name,
-                "namespace": args.namespace,
-                "labels": labels,
-                "annotations": dict(args.release_annotations),
-            },
-            spec={
-                "replicas": args.replicas,
-                "revisionHistoryLimit": 5,
-                "minReadySeconds": 5,
-                "progressDeadlineSeconds": 600,
-                "selector": {"matchLabels": selector},
-                "strategy": rolling_update(),
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security_context(),
-                        "terminationGracePeriodSeconds": 30,
-                        "topologySpreadConstraints": spread_across_nodes(selector),
-                        "containers": [
-                            {
-                                "name": "engine",
-                                "image": args.image,
-                                "imagePullPolicy": "IfNotPresent",
-                                "ports": [
-                                    {
-                                        "name": "http",
-                                        "containerPort": ENGINE_PORT,
-                                        "protocol": "TCP",
-                                    }
-                                ],
-                                "env": env,
-                                "readinessProbe": args.probes.readiness(),
-                                "livenessProbe": args.probes.liveness(),
-                                "resources": args.resources.as_spec(),
-                                "securityContext": container_security_context(),
-                                "volumeMounts": [tmp_mount()],
-                            }
-                        ],
-                        "volumes": [tmp_volume()],
-                    },
-                },
-            },
+            metadata={**metadata, "annotations": dict(args.release_annotations)},
+            spec=deployment_spec(
+                replicas=args.replicas,
+                selector=selector,
+                template=hardened_pod(
+                    labels=labels, containers=[container], volumes=[tmp_volume()], spread=selector
+                ),
+            ),
             opts=child,
         )
-        service = k8s.core.v1.Service(
+        service = cluster_service(
             f"{name}-service",
-            metadata={"name": resource_name, "namespace": args.namespace, "labels": labels},
-            spec={
-                "type": "ClusterIP",
-                "selector": selector,
-                "ports": [
-                    {"name": "http", "port": ENGINE_PORT, "targetPort": "http", "protocol": "TCP"}
-                ],
-            },
+            metadata=metadata,
+            selector=selector,
+            ports=[{"name": "http", "port": ENGINE_PORT, "targetPort": "http", "protocol": "TCP"}],
             opts=child,
         )
-        k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
-            metadata={"name": resource_name, "namespace": args.namespace, "labels": labels},
-            spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
-            opts=child,
-        )
+        disruption_budget(f"{name}-pdb", metadata=metadata, selector=selector, opts=child)
 
         self.service_name = service.metadata.apply(lambda m: m.name)
         self.deployment_name = deployment.metadata.apply(lambda m: m.name)

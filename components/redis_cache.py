@@ -10,10 +10,12 @@ import pulumi_kubernetes as k8s
 
 from components.workload import (
     Resources,
+    cluster_service,
     container_security_context,
-    pod_security_context,
+    deployment_spec,
+    disruption_budget,
+    hardened_pod,
     recommended_labels,
-    rolling_update,
     tmp_mount,
     tmp_volume,
 )
@@ -143,71 +145,58 @@ class RedisCache(pulumi.ComponentResource):
             }
         )
         memory_limit = f"{settings.container_memory_limit_mb}Mi"
+        metadata = {"name": REDIS_NAME, "namespace": args.namespace, "labels": labels}
+        container = {
+            "name": REDIS_NAME,
+            "image": settings.image,
+            "imagePullPolicy": "IfNotPresent",
+            # Straight to redis-server: the image entrypoint would chown.
+            "command": ["redis-server", "/etc/redis/redis.conf"],
+            "ports": [{"name": "redis", "containerPort": REDIS_PORT}],
+            "env": env,
+            "readinessProbe": {
+                "exec": {"command": ["redis-cli", "ping"]},
+                "initialDelaySeconds": 2,
+                "periodSeconds": 5,
+                "timeoutSeconds": 2,
+                "failureThreshold": 2,
+            },
+            "livenessProbe": {
+                "tcpSocket": {"port": "redis"},
+                "initialDelaySeconds": 10,
+                "periodSeconds": 10,
+                "timeoutSeconds": 3,
+                "failureThreshold": 6,
+            },
+            "resources": Resources(
+                cpu_request="100m",
+                memory_request=memory_limit,
+                cpu_limit="1",
+                memory_limit=memory_limit,
+            ).as_spec(),
+            "securityContext": container_security_context(),
+            "volumeMounts": mounts,
+        }
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata={"name": REDIS_NAME, "namespace": args.namespace, "labels": labels},
-            spec={
-                "replicas": 1,
-                "revisionHistoryLimit": 5,
-                "selector": {"matchLabels": selector},
-                "strategy": rolling_update(),
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security_context(),
-                        "containers": [
-                            {
-                                "name": REDIS_NAME,
-                                "image": settings.image,
-                                "imagePullPolicy": "IfNotPresent",
-                                # Straight to redis-server: the image entrypoint would chown.
-                                "command": ["redis-server", "/etc/redis/redis.conf"],
-                                "ports": [{"name": "redis", "containerPort": REDIS_PORT}],
-                                "env": env,
-                                "readinessProbe": {
-                                    "exec": {"command": ["redis-cli", "ping"]},
-                                    "initialDelaySeconds": 2,
-                                    "periodSeconds": 5,
-                                    "timeoutSeconds": 2,
-                                    "failureThreshold": 2,
-                                },
-                                "livenessProbe": {
-                                    "tcpSocket": {"port": "redis"},
-                                    "initialDelaySeconds": 10,
-                                    "periodSeconds": 10,
-                                    "timeoutSeconds": 3,
-                                    "failureThreshold": 6,
-                                },
-                                "resources": Resources(
-                                    cpu_request="100m",
-                                    memory_request=memory_limit,
-                                    cpu_limit="1",
-                                    memory_limit=memory_limit,
-                                ).as_spec(),
-                                "securityContext": container_security_context(),
-                                "volumeMounts": mounts,
-                            }
-                        ],
-                        "volumes": volumes,
-                    },
-                },
-            },
+            metadata=metadata,
+            spec=deployment_spec(
+                replicas=1,  # a cache: a restart starts empty, nothing to keep in sync
+                selector=selector,
+                template=hardened_pod(labels=labels, containers=[container], volumes=volumes),
+            ),
             opts=child,
         )
-        k8s.core.v1.Service(
+        cluster_service(
             f"{name}-service",
-            metadata={"name": REDIS_NAME, "namespace": args.namespace, "labels": labels},
-            spec={
-                "type": "ClusterIP",  # never exposed outside the cluster
-                "selector": selector,
-                "ports": [{"name": "redis", "port": REDIS_PORT, "targetPort": "redis"}],
-            },
+            metadata=metadata,
+            selector=selector,
+            ports=[{"name": "redis", "port": REDIS_PORT, "targetPort": "redis"}],
             opts=child,
         )
         k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy",
-            metadata={"name": REDIS_NAME, "namespace": args.namespace, "labels": labels},
+            metadata=metadata,
             spec={
                 "podSelector": {"matchLabels": selector},
                 "policyTypes": ["Ingress"],
@@ -223,12 +212,7 @@ class RedisCache(pulumi.ComponentResource):
             },
             opts=child,
         )
-        k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
-            metadata={"name": REDIS_NAME, "namespace": args.namespace, "labels": labels},
-            spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
-            opts=child,
-        )
+        disruption_budget(f"{name}-pdb", metadata=metadata, selector=selector, opts=child)
         self.address = pulumi.Output.from_input(self.connection.address)
         self.config_sha256 = pulumi.Output.from_input(
             hashlib.sha256(conf_text.encode()).hexdigest()

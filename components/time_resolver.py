@@ -10,11 +10,12 @@ import pulumi_kubernetes as k8s
 from components.workload import (
     HttpProbes,
     Resources,
+    cluster_service,
     container_security_context,
-    pod_security_context,
+    deployment_spec,
+    disruption_budget,
+    hardened_pod,
     recommended_labels,
-    rolling_update,
-    spread_across_nodes,
     tmp_mount,
     tmp_volume,
 )
@@ -65,56 +66,38 @@ class TimeResolver(pulumi.ComponentResource):
             ),
             "version": args.version.tag,
         }
+        metadata = {"name": RESOLVER_NAME, "namespace": args.namespace, "labels": labels}
+        container = {
+            "name": RESOLVER_NAME,
+            "image": f"{args.repository}:{args.version.tag}",
+            "imagePullPolicy": "IfNotPresent",
+            "ports": [{"name": "http", "containerPort": RESOLVER_PORT}],
+            "readinessProbe": RESOLVER_PROBES.readiness(),
+            "livenessProbe": RESOLVER_PROBES.liveness(),
+            "resources": RESOLVER_RESOURCES.as_spec(),
+            "securityContext": container_security_context(),
+            "volumeMounts": [tmp_mount()],
+        }
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata={"name": RESOLVER_NAME, "namespace": args.namespace, "labels": labels},
-            spec={
-                "replicas": args.replicas,
-                "revisionHistoryLimit": 5,
-                "minReadySeconds": 5,
-                "selector": {"matchLabels": selector},
-                "strategy": rolling_update(),
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security_context(),
-                        "topologySpreadConstraints": spread_across_nodes(selector),
-                        "containers": [
-                            {
-                                "name": RESOLVER_NAME,
-                                "image": f"{args.repository}:{args.version.tag}",
-                                "imagePullPolicy": "IfNotPresent",
-                                "ports": [{"name": "http", "containerPort": RESOLVER_PORT}],
-                                "readinessProbe": RESOLVER_PROBES.readiness(),
-                                "livenessProbe": RESOLVER_PROBES.liveness(),
-                                "resources": RESOLVER_RESOURCES.as_spec(),
-                                "securityContext": container_security_context(),
-                                "volumeMounts": [tmp_mount()],
-                            }
-                        ],
-                        "volumes": [tmp_volume()],
-                    },
-                },
-            },
+            metadata=metadata,
+            spec=deployment_spec(
+                replicas=args.replicas,
+                selector=selector,
+                template=hardened_pod(
+                    labels=labels, containers=[container], volumes=[tmp_volume()], spread=selector
+                ),
+            ),
             opts=child,
         )
-        service = k8s.core.v1.Service(
+        service = cluster_service(
             f"{name}-service",
-            metadata={"name": RESOLVER_NAME, "namespace": args.namespace, "labels": labels},
-            spec={
-                "type": "ClusterIP",
-                "selector": selector,
-                "ports": [{"name": "http", "port": RESOLVER_PORT, "targetPort": "http"}],
-            },
+            metadata=metadata,
+            selector=selector,
+            ports=[{"name": "http", "port": RESOLVER_PORT, "targetPort": "http"}],
             opts=child,
         )
-        k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
-            metadata={"name": RESOLVER_NAME, "namespace": args.namespace, "labels": labels},
-            spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
-            opts=child,
-        )
+        disruption_budget(f"{name}-pdb", metadata=metadata, selector=selector, opts=child)
         self.service_name = service.metadata.apply(lambda m: m.name)
         self.url = pulumi.Output.from_input(resolver_url())
         self.register_outputs({"service_name": self.service_name, "url": self.url})

@@ -11,11 +11,12 @@ import pulumi_kubernetes as k8s
 from components.workload import (
     HttpProbes,
     Resources,
+    cluster_service,
     container_security_context,
-    pod_security_context,
+    deployment_spec,
+    disruption_budget,
+    hardened_pod,
     recommended_labels,
-    rolling_update,
-    spread_across_nodes,
     tmp_mount,
     tmp_volume,
 )
@@ -93,89 +94,69 @@ class TrafficRouter(pulumi.ComponentResource):
         )
         config_map_name = config_map.metadata.apply(lambda m: m.name)
 
+        metadata = {"name": ROUTER_NAME, "namespace": args.namespace, "labels": labels}
+        container = {
+            "name": "nginx",
+            "image": args.image,
+            "imagePullPolicy": "IfNotPresent",
+            # Bypass the image entrypoint scripts: they rewrite files under /etc/nginx, which
+            # is read-only here.
+            "command": ["nginx", "-g", "daemon off;"],
+            "ports": [
+                {"name": "http", "containerPort": ROUTER_PORT},
+                {"name": "status", "containerPort": ROUTER_STATUS_PORT},
+            ],
+            "readinessProbe": ROUTER_PROBES.readiness(),
+            "livenessProbe": ROUTER_PROBES.liveness(),
+            # Let the Service drop this pod before nginx stops accepting.
+            "lifecycle": {"preStop": {"exec": {"command": ["/bin/sh", "-c", "sleep 5"]}}},
+            "resources": ROUTER_RESOURCES.as_spec(),
+            "securityContext": container_security_context(),
+            "volumeMounts": [
+                tmp_mount(),
+                {
+                    "name": "nginx-conf",
+                    "mountPath": "/etc/nginx/nginx.conf",
+                    "subPath": CONFIG_KEY,
+                    "readOnly": True,
+                },
+            ],
+        }
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata={"name": ROUTER_NAME, "namespace": args.namespace, "labels": labels},
-            spec={
-                "replicas": args.replicas,
-                "revisionHistoryLimit": 5,
-                "minReadySeconds": 5,
-                "selector": {"matchLabels": selector},
-                "strategy": rolling_update(),
-                "template": {
-                    "metadata": {
-                        "labels": labels,
-                        "annotations": {CHECKSUM_ANNOTATION: checksum},
-                    },
-                    "spec": {
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security_context(),
-                        "terminationGracePeriodSeconds": 30,
-                        "topologySpreadConstraints": spread_across_nodes(selector),
-                        "containers": [
-                            {
-                                "name": "nginx",
-                                "image": args.image,
-                                "imagePullPolicy": "IfNotPresent",
-                                # Bypass the image entrypoint scripts: they rewrite files under
-                                # /etc/nginx, which is read-only here.
-                                "command": ["nginx", "-g", "daemon off;"],
-                                "ports": [
-                                    {"name": "http", "containerPort": ROUTER_PORT},
-                                    {"name": "status", "containerPort": ROUTER_STATUS_PORT},
-                                ],
-                                "readinessProbe": ROUTER_PROBES.readiness(),
-                                "livenessProbe": ROUTER_PROBES.liveness(),
-                                # Let the Service drop this pod before nginx stops accepting.
-                                "lifecycle": {
-                                    "preStop": {"exec": {"command": ["/bin/sh", "-c", "sleep 5"]}}
-                                },
-                                "resources": ROUTER_RESOURCES.as_spec(),
-                                "securityContext": container_security_context(),
-                                "volumeMounts": [
-                                    tmp_mount(),
-                                    {
-                                        "name": "nginx-conf",
-                                        "mountPath": "/etc/nginx/nginx.conf",
-                                        "subPath": CONFIG_KEY,
-                                        "readOnly": True,
-                                    },
-                                ],
-                            }
-                        ],
-                        "volumes": [
-                            tmp_volume(),
-                            {"name": "nginx-conf", "configMap": {"name": config_map_name}},
-                        ],
-                    },
-                },
-            },
+            metadata=metadata,
+            spec=deployment_spec(
+                replicas=args.replicas,
+                selector=selector,
+                template=hardened_pod(
+                    labels=labels,
+                    annotations={CHECKSUM_ANNOTATION: checksum},
+                    containers=[container],
+                    volumes=[
+                        tmp_volume(),
+                        {"name": "nginx-conf", "configMap": {"name": config_map_name}},
+                    ],
+                    spread=selector,
+                ),
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for)),
         )
-        service = k8s.core.v1.Service(
+        service = cluster_service(
             f"{name}-service",
-            metadata={"name": ROUTER_NAME, "namespace": args.namespace, "labels": labels},
-            spec={
-                "type": "ClusterIP",
-                "selector": selector,
-                "ports": [
-                    {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"},
-                    {
-                        "name": "status",
-                        "port": ROUTER_STATUS_PORT,
-                        "targetPort": "status",
-                        "protocol": "TCP",
-                    },
-                ],
-            },
+            metadata=metadata,
+            selector=selector,
+            ports=[
+                {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"},
+                {
+                    "name": "status",
+                    "port": ROUTER_STATUS_PORT,
+                    "targetPort": "status",
+                    "protocol": "TCP",
+                },
+            ],
             opts=child,
         )
-        k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
-            metadata={"name": ROUTER_NAME, "namespace": args.namespace, "labels": labels},
-            spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
-            opts=child,
-        )
+        disruption_budget(f"{name}-pdb", metadata=metadata, selector=selector, opts=child)
 
         self.service_name = service.metadata.apply(lambda m: m.name)
         self.config_sha256 = pulumi.Output.from_input(checksum)

@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pulumi
+import pulumi_kubernetes as k8s
+
 PART_OF = "involution"
 MANAGED_BY = "pulumi"
 # Non-root IDs of the images' unprivileged users; the restricted profile requires non-zero.
@@ -133,3 +136,77 @@ def tmp_volume() -> dict[str, Any]:
 
 def tmp_mount() -> dict[str, Any]:
     return {"name": TMP_VOLUME, "mountPath": "/tmp"}
+
+
+def hardened_pod(
+    *,
+    labels: Mapping[str, str],
+    containers: list[dict[str, Any]],
+    volumes: list[dict[str, Any]],
+    spread: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The pod template every workload shares: restricted security, no service-account token,
+    time to drain on shutdown, spread over nodes when `spread` selects more than one pod."""
+    metadata: dict[str, Any] = {"labels": dict(labels)}
+    if annotations:
+        metadata["annotations"] = dict(annotations)
+    spec: dict[str, Any] = {
+        "automountServiceAccountToken": False,
+        "securityContext": pod_security_context(),
+        "terminationGracePeriodSeconds": 30,
+        "containers": containers,
+        "volumes": volumes,
+    }
+    if spread is not None:
+        spec["topologySpreadConstraints"] = spread_across_nodes(spread)
+    return {"metadata": metadata, "spec": spec}
+
+
+def deployment_spec(
+    *, replicas: int, selector: Mapping[str, str], template: dict[str, Any]
+) -> dict[str, Any]:
+    """Rolling updates that never drop below the ready capacity, with history to roll back."""
+    return {
+        "replicas": replicas,
+        "revisionHistoryLimit": 5,
+        "minReadySeconds": 5,
+        "progressDeadlineSeconds": 600,
+        "selector": {"matchLabels": dict(selector)},
+        "strategy": rolling_update(),
+        "template": template,
+    }
+
+
+def cluster_service(
+    name: str,
+    *,
+    metadata: Mapping[str, Any],
+    selector: Mapping[str, str],
+    ports: list[dict[str, Any]],
+    opts: pulumi.ResourceOptions,
+) -> k8s.core.v1.Service:
+    """A ClusterIP Service: nothing of the release is exposed outside the cluster by itself."""
+    return k8s.core.v1.Service(
+        name,
+        metadata=dict(metadata),
+        spec={"type": "ClusterIP", "selector": dict(selector), "ports": ports},
+        opts=opts,
+    )
+
+
+def disruption_budget(
+    name: str,
+    *,
+    metadata: Mapping[str, Any],
+    selector: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> k8s.policy.v1.PodDisruptionBudget:
+    """maxUnavailable 1: node drains go one pod at a time and are never blocked outright,
+    which `minAvailable` would do to a single-replica workload."""
+    return k8s.policy.v1.PodDisruptionBudget(
+        name,
+        metadata=dict(metadata),
+        spec={"maxUnavailable": 1, "selector": {"matchLabels": dict(selector)}},
+        opts=opts,
+    )
