@@ -21,8 +21,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi.runtime.sync_await import _sync_await
 
-from involution.mockrun import MockRun, RecordingMocks, run_program
-from tests.conftest import VALID_APPROVAL
+from involution.mockrun import MockRun, RecordingMocks
+from tests.conftest import VALID_APPROVAL, run_scenario
 
 NOW = datetime.now(UTC)
 CANARY = {"canaryVersion": "v1.3.0", "canaryPhase": "50", "approval": VALID_APPROVAL}
@@ -40,7 +40,7 @@ def baseline_run() -> None:
 
 
 def production_run() -> None:
-    run_program("production", CANARY)
+    run_scenario("production", CANARY)  # with the secrets an operator sets per stack
 
 
 def median_seconds(fn: Callable[[], None], runs: int) -> tuple[float, list[float]]:
@@ -55,8 +55,8 @@ def median_seconds(fn: Callable[[], None], runs: int) -> tuple[float, list[float
 
 def cold_seconds(runs: int) -> float:
     code = (
-        "from involution.mockrun import run_program; from tests.conftest import VALID_APPROVAL;"
-        "run_program('production', {'canaryVersion': 'v1.3.0', 'canaryPhase': '50',"
+        "from tests.conftest import VALID_APPROVAL, run_scenario;"
+        "run_scenario('production', {'canaryVersion': 'v1.3.0', 'canaryPhase': '50',"
         " 'approval': VALID_APPROVAL})"
     )
     samples = []
@@ -74,7 +74,7 @@ def main() -> None:
     base, _ = median_seconds(baseline_run, runs)
     prod, samples = median_seconds(production_run, runs)
     cold = cold_seconds(runs)
-    resources = len(run_program("production", CANARY).resources)
+    resources = len(run_scenario("production", CANARY).resources)
     print(f"mocked run, production stack at phase 50 ({resources} resources), {runs} runs")
     print(f"  warm median     {prod * 1000:8.1f} ms   samples {[round(s * 1000) for s in samples]}")
     print(f"  baseline median {base * 1000:8.1f} ms   (one ConfigMap, same mocks)")

@@ -227,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with Nginx(binary, RouterPorts.around(*backends)) as probe:
             probe.start(confs["none"])
             workers = len(probe.workers())
-        print(f"{version}, worker_processes auto = {workers} workers, {STACK} stack's config")
+        print(f"{version}, {workers} worker processes as rendered, {STACK} stack's config")
         split_errors(binary, confs, backends, args.requests)
         reload_failures(binary, confs, backends, args.switches)
         canary_loss(binary, confs, backends)

@@ -2,7 +2,7 @@
 
 Each config is the text the program puts in the router ConfigMap (mocked run), with only the
 upstream hosts, listen ports and temp paths rewritten for loopback (`live_nginx.localize`).
-nginx runs with `worker_processes auto` as rendered; the shared upstream `zone` keeps one
+nginx runs with the rendered `worker_processes 2`; the shared upstream `zone` keeps one
 smooth weighted round-robin sequence for all workers, so the split is exact, not statistical.
 """
 
