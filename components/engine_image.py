@@ -20,12 +20,15 @@ class EngineImageArgs:
     version: EngineVersion
 
 
-def image_name(args: EngineImageArgs) -> str:
-    registry = args.build.registry
-    repository = args.repository
+def qualified_repository(repository: str, registry: str | None) -> str:
+    """The repository as pulled: prefixed with the registry the image is pushed to."""
     if registry and not repository.startswith(f"{registry}/"):
-        repository = f"{registry}/{repository}"
-    return f"{repository}:{args.version.tag}"
+        return f"{registry}/{repository}"
+    return repository
+
+
+def image_name(args: EngineImageArgs) -> str:
+    return f"{qualified_repository(args.repository, args.build.registry)}:{args.version.tag}"
 
 
 class EngineImage(pulumi.ComponentResource):

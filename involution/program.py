@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.canary_release import CanaryRelease, CanaryReleaseArgs
-from components.engine_image import EngineImage, EngineImageArgs
+from components.engine_image import EngineImage, EngineImageArgs, qualified_repository
 from components.monitoring import Monitoring, MonitoringArgs
 from components.redis_cache import RedisCache, RedisCacheArgs
 from components.time_resolver import TimeResolver, TimeResolverArgs, resolver_url
@@ -30,17 +30,19 @@ def engine_images(
 ) -> tuple[pulumi.Input[str], pulumi.Input[str] | None]:
     """Stable and canary images. With a build context, the version being released (the canary,
     else stable) is built and pinned by digest; the other keeps its immutable version tag."""
-    stable: pulumi.Input[str] = f"{settings.image_repository}:{settings.stable_version.tag}"
+    build = settings.image_build
+    repository = qualified_repository(settings.image_repository, build.registry if build else None)
+    stable: pulumi.Input[str] = f"{repository}:{settings.stable_version.tag}"
     canary_version = settings.canary_version
     canary: pulumi.Input[str] | None = (
-        f"{settings.image_repository}:{canary_version.tag}" if canary_version else None
+        f"{repository}:{canary_version.tag}" if canary_version else None
     )
-    if settings.image_build is None:
+    if build is None:
         return stable, canary
     built = EngineImage(
         "engine-image",
         EngineImageArgs(
-            build=settings.image_build,
+            build=build,
             repository=settings.image_repository,
             version=canary_version or settings.stable_version,
         ),

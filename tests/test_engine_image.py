@@ -34,7 +34,8 @@ def test_canary_version_is_built_pushed_and_pinned_by_digest(mocked: Runner) -> 
     canary = image_of(run, "engine-canary")
     assert canary.startswith("registry.example.com/involution-engine@sha256:")
     assert len(canary.rsplit(":", 1)[1]) == 64
-    assert image_of(run, "engine-stable") == "involution-engine:v1.2.2"
+    # The other track pulls from the same registry, by its immutable version tag.
+    assert image_of(run, "engine-stable") == "registry.example.com/involution-engine:v1.2.2"
 
 
 def test_without_canary_the_stable_version_is_built(mocked: Runner) -> None:
