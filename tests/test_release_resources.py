@@ -10,8 +10,13 @@ from typing import Any
 
 import pytest
 
-from involution.mockrun import MockRun, RecordedResource
-from tests.conftest import STACKS, TRAFFIC_PHASES, canary_overrides, run_scenario
+from involution.mockrun import MockRun, RecordedResource, run_program
+from tests.conftest import (
+    STACK_SECRETS,
+    STACKS,
+    TRAFFIC_PHASES,
+    canary_overrides,
+)
 from tests.nginx_parse import (
     find,
     parse_conf,
@@ -327,8 +332,8 @@ def test_namespace_enforces_restricted_pod_security(mocked: Runner) -> None:
     ],
 )
 def test_provider_targets_a_folder_or_a_cluster(stack: str, expected: dict[str, str]) -> None:
-
-    run = run_scenario(stack)  # the real clock and the runtime config path, as `pulumi up` reads
+    # No `now`: settings come from the runtime config and the real clock, as `pulumi up` reads.
+    run = run_program(stack, STACK_SECRETS[stack])
     (provider,) = [r for r in run.resources if r.type == "pulumi:providers:kubernetes"]
     assert {k: provider.inputs.get(k) for k in expected} == expected
     others = {"renderYamlToDirectory", "context"} - set(expected)
