@@ -19,6 +19,7 @@ from involution.phases import Phase
 from tests.conftest import STACKS, TRAFFIC_PHASES, canary_overrides
 from tests.live_nginx import (
     Backend,
+    CanaryLoss,
     ClientPool,
     Nginx,
     NginxError,
@@ -156,25 +157,30 @@ def test_phase_switches_under_load_lose_no_request(
         )
 
 
-@pytest.mark.tools
-def test_losing_the_canary_fails_no_get(mocked: Runner, backends: tuple[Backend, Backend]) -> None:
+def lose_the_canary(conf: str, backends: tuple[Backend, Backend]) -> CanaryLoss:
+    """SIGKILL the canary under load through a real nginx on `conf`, then bring it back."""
     binary = require_tool("nginx", "nginx-light")
     _, canary = backends
-    conf = rendered_conf(mocked, LIVE_STACK, "50")
-    fail_timeouts = {p["fail_timeout"] for p in upstream_servers(conf).values()}
-    assert fail_timeouts == {"10s"}
     with (
         Nginx(binary, RouterPorts.around(*backends)) as router,
         ClientPool(router.ports.listen, CONNECTIONS) as pool,
     ):
         router.start(conf)
         try:
-            loss = canary_loss_under_load(
+            return canary_loss_under_load(
                 pool, canary, outage_seconds=1.0, window=RECOVERY_WINDOW, timeout=15.0
             )
         finally:
             if not canary.running:
                 canary.start()
+
+
+@pytest.mark.tools
+def test_losing_the_canary_fails_no_get(mocked: Runner, backends: tuple[Backend, Backend]) -> None:
+    conf = rendered_conf(mocked, LIVE_STACK, "50")
+    fail_timeouts = {p["fail_timeout"] for p in upstream_servers(conf).values()}
+    assert fail_timeouts == {"10s"}
+    loss = lose_the_canary(conf, backends)
     # nginx retried every GET the dead canary got on stable (proxy_next_upstream error).
     assert loss.tally.failed == 0, loss.tally.describe()
     assert loss.outage.ok > 1_000, loss.outage.describe()
@@ -192,21 +198,7 @@ def test_at_100_percent_a_dead_canary_fails_over_to_stable(
 ) -> None:
     """Stable, kept warm at 100%, is the upstream's backup: losing every canary pod costs no
     GET, and traffic returns to the canary when it is back."""
-    binary = require_tool("nginx", "nginx-light")
-    _, canary = backends
-    conf = rendered_conf(mocked, LIVE_STACK, "100")
-    with (
-        Nginx(binary, RouterPorts.around(*backends)) as router,
-        ClientPool(router.ports.listen, CONNECTIONS) as pool,
-    ):
-        router.start(conf)
-        try:
-            loss = canary_loss_under_load(
-                pool, canary, outage_seconds=1.0, window=RECOVERY_WINDOW, timeout=15.0
-            )
-        finally:
-            if not canary.running:
-                canary.start()
+    loss = lose_the_canary(rendered_conf(mocked, LIVE_STACK, "100"), backends)
     assert loss.tally.failed == 0, loss.tally.describe()
     assert loss.outage.share("stable") > 99.0, loss.outage.describe()
     assert loss.after_recovery.share("canary") == 100.0, loss.after_recovery.describe()
