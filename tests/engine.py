@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests import yaml_load
-from tests.tooling import in_ci
+from tests.tooling import missing
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 COPIED = (
@@ -49,12 +47,9 @@ def engine_bin() -> Path:
         "pulumi-language-python-exec",
         "pulumi-analyzer-policy-python",
     )
-    missing = [name for name in needed if not (folder / name).exists()]
-    if missing:
-        message = f"Pulumi engine not built ({', '.join(missing)}): run scripts/bootstrap_engine.sh"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+    absent = [name for name in needed if not (folder / name).exists()]
+    if absent:
+        missing(f"Pulumi engine not built ({', '.join(absent)}): run scripts/bootstrap_engine.sh")
     return folder
 
 

@@ -19,19 +19,14 @@ from involution.mockrun import MockRun
 from involution.settings import DEFAULT_KUBERNETES_VERSION
 from tests.conftest import STACKS, TRAFFIC_PHASES, canary_overrides
 from tests.crd_schemas import crd_schemas, crd_validation_errors
-from tests.tooling import in_ci
+from tests.tooling import missing
 from tools.render import manifests
 
 try:
     import kubernetes_validate  # type: ignore[import-untyped]
     import kubernetes_validate.utils  # type: ignore[import-untyped]
 except ImportError:  # pragma: no cover - a dev requirement; CI must have it
-    if in_ci():
-        raise
-    pytest.skip(
-        "kubernetes-validate is not installed (pip install kubernetes-validate==1.37.0)",
-        allow_module_level=True,
-    )
+    missing("kubernetes-validate is not installed (pip install -r requirements-dev.txt)")
 
 Runner = Callable[..., MockRun]
 Manifest = dict[str, Any]

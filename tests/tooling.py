@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import NoReturn
 
 import pytest
 
@@ -21,12 +22,17 @@ def find_tool(name: str) -> str | None:
     return shutil.which(name, path=path)
 
 
+def missing(message: str) -> NoReturn:
+    """The one way a test meets something absent: a failure under CI=true, a skip that says
+    how to get it on a developer's machine."""
+    if in_ci():
+        pytest.fail(message)
+    pytest.skip(message, allow_module_level=True)  # also from a module-level import
+
+
 def require_tool(name: str, package: str) -> str:
-    """The tool's path; without it, fail under CI=true and skip (saying how to get it) elsewhere."""
+    """The tool's path, or `missing`."""
     found = find_tool(name)
     if found is not None:
         return found
-    message = f"{name} not found: apt-get install -y {package} (as .ci/run does)"
-    if in_ci():
-        pytest.fail(message)
-    pytest.skip(message)
+    missing(f"{name} not found: apt-get install -y {package} (as .ci/run does)")
