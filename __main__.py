@@ -1,5 +1,5 @@
 """Involution delivery program: deploys the engine and moves its canary (see README.md)."""
 
-from involution.program import deploy
+from program import deploy
 
 deploy()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
+from components.secrets import secret_output
 from involution.config_image import ImageBuildSettings
 from involution.versions import EngineVersion
 
@@ -47,7 +48,7 @@ class EngineImage(pulumi.ComponentResource):
             registry = docker.RegistryArgs(
                 server=build.registry,
                 username=build.username,
-                password=build.password.output() if build.password else None,
+                password=secret_output(build.password) if build.password else None,
             )
         image = docker.Image(
             f"{name}-image",

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.engine_track import ENGINE_NAME
+from components.secrets import secret_output
 from components.traffic_router import ROUTER_NAME
 from components.workload import recommended_labels
 from involution.alert_rules import RuleContext, rule_groups
@@ -124,7 +125,7 @@ def alerting_secret_data(alerting: AlertingSettings) -> dict[str, pulumi.Output[
         (PAGERDUTY_KEY, alerting.pagerduty_routing_key),
         (EMAIL_PASSWORD_KEY, alerting.email_auth_password),
     ]
-    return {key: value.output() for key, value in pairs if value is not None}
+    return {key: secret_output(value) for key, value in pairs if value is not None}
 
 
 class Monitoring(pulumi.ComponentResource):

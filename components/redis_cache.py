@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.secrets import secret_output
 from components.workload import (
     Resources,
     cluster_service,
@@ -100,7 +101,7 @@ class RedisCache(pulumi.ComponentResource):
             password_secret=AUTH_SECRET_NAME if settings.password else None,
         )
         if settings.password is not None:
-            password = settings.password.output()
+            password = secret_output(settings.password)
             k8s.core.v1.Secret(
                 f"{name}-auth",
                 metadata={"name": AUTH_SECRET_NAME, "namespace": args.namespace, "labels": labels},

@@ -14,8 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import pulumi
-
 from involution.errors import ConfigProblem
 from involution.versions import TAG_FORM, EngineVersion, VersionError
 
@@ -25,13 +23,10 @@ SECRET_SHOWN = "[secret]"
 
 @dataclass(frozen=True)
 class SecretText:
-    """A secret config value: never shown in repr, logs or errors; leaves only as a secret
-    Output."""
+    """A secret config value: never shown in repr, logs or errors; components hand it to
+    Pulumi only as a secret Output (`components.secrets.secret_output`)."""
 
     value: str = field(repr=False)
-
-    def output(self) -> pulumi.Output[str]:
-        return pulumi.Output.secret(self.value)
 
     def __str__(self) -> str:
         return SECRET_SHOWN

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pulumi
-
 
 @dataclass(frozen=True)
 class ConfigProblem:
@@ -25,8 +23,11 @@ class ConfigProblem:
         return f"involution:{self.key} = {shown}: {self.allowed}"
 
 
-class ConfigError(pulumi.RunError):
-    """Raised before any resource is registered; the engine prints RunError without a traceback."""
+class ConfigError(ValueError):
+    """Every problem of one stack's config, raised before any resource is registered.
+
+    The wiring layer (`program.runtime_config`) re-raises it as a `pulumi.RunError`, which the
+    engine prints without a traceback."""
 
     def __init__(self, problems: list[ConfigProblem]) -> None:
         self.problems = tuple(problems)

@@ -23,7 +23,7 @@ import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.sync_await import _sync_await
 
-from involution.settings import NAMESPACE, SECRET_KEYS, parse_settings
+from involution.settings import NAMESPACE, SECRET_KEYS
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Stands in for an encrypted value: the mocks cannot decrypt `secure:` config.
@@ -249,7 +249,7 @@ def run_program(
     project_dir: Path = PROJECT_DIR,
 ) -> MockRun:
     """Run the program for a stack file plus overrides (a value of None removes the key)."""
-    from involution.program import deploy  # after mocks are set, as `pulumi up` would
+    from program import deploy  # after mocks are set, as `pulumi up` would
 
     raw = load_stack_config(stack, project_dir)
     for key, value in (overrides or {}).items():
@@ -270,12 +270,11 @@ def run_program(
         {f"{NAMESPACE}:{k}": v for k, v in raw.items()},
         [f"{NAMESPACE}:{k}" for k in raw if k in SECRET_KEYS],
     )
-    settings = parse_settings(raw, stack=stack, now=now) if now is not None else None
 
     resolved: dict[str, Any] = {}
 
     async def program() -> None:
-        outputs = deploy(settings)
+        outputs = deploy(now=now)
         resolved.update(await pulumi.Output.from_input(outputs).future() or {})
 
     pulumi.runtime.settings.SETTINGS.rpc_manager.clear()

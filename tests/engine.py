@@ -27,6 +27,7 @@ COPIED = (
     "__main__.py",
     "involution",
     "components",
+    "program",
     "policies",
 )
 TEST_PASSPHRASE = "engine-tests-only"

@@ -7,7 +7,12 @@ from datetime import UTC, datetime
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from involution.errors import ConfigError
 from involution.settings import NAMESPACE, Settings, parse_settings
+
+
+class StackConfigError(ConfigError, pulumi.RunError):
+    """A ConfigError as the engine reports user mistakes: one message, no traceback."""
 
 
 def raw_config() -> dict[str, str]:
@@ -23,4 +28,7 @@ def raw_config() -> dict[str, str]:
 
 def read_settings(now: datetime | None = None) -> Settings:
     """Parse and validate the stack config; raises ConfigError before any resource exists."""
-    return parse_settings(raw_config(), stack=pulumi.get_stack(), now=now or datetime.now(UTC))
+    try:
+        return parse_settings(raw_config(), stack=pulumi.get_stack(), now=now or datetime.now(UTC))
+    except ConfigError as error:
+        raise StackConfigError(list(error.problems)) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pulumi
@@ -14,7 +15,7 @@ from components.redis_cache import RedisCache, RedisCacheArgs
 from components.time_resolver import TimeResolver, TimeResolverArgs, resolver_url
 from involution.commands import next_commands
 from involution.settings import Settings
-from involution.stack_config import read_settings
+from program.runtime_config import read_settings
 
 
 def kubernetes_provider(settings: Settings) -> k8s.Provider:
@@ -52,9 +53,10 @@ def engine_images(
     return built.image_ref, canary
 
 
-def deploy(settings: Settings | None = None) -> dict[str, Any]:
-    """Build every resource of the stack; returns the exported outputs."""
-    settings = settings or read_settings()  # raises ConfigError before any resource exists
+def deploy(now: datetime | None = None) -> dict[str, Any]:
+    """Build every resource of the stack; returns the exported outputs. `now` is the clock the
+    release checks use (tests freeze it; `pulumi up` passes none: the real time)."""
+    settings = read_settings(now)  # raises StackConfigError before any resource exists
     for warning in settings.warnings:
         pulumi.log.warn(warning)
 
