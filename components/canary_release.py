@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components.engine_track import EngineTrack, EngineTrackArgs, Track
+from components.engine_track import EngineTrack, EngineTrackArgs
 from components.traffic_router import TrafficRouter, TrafficRouterArgs
+from involution.images import ImageRef
+from involution.names import ANNOTATION_PREFIX, Track
 from involution.nginx_conf import router_spec
 from involution.phases import Phase, PhasePlan
 from involution.settings import Approval, GateResults
 from involution.versions import EngineVersion, ReleaseType
-
-ANNOTATION_PREFIX = "involution.dev"
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class CanaryReleaseArgs:
     instance: str
     approval: Approval | None
     gates: GateResults
-    router_image: str
+    router_image: ImageRef
     router_replicas: int
     engine_env: Mapping[str, str] = field(default_factory=dict)
     engine_secret_env: Mapping[str, tuple[str, str]] = field(default_factory=dict)

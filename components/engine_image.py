@@ -9,6 +9,7 @@ import pulumi_docker as docker
 
 from components.secrets import secret_output
 from involution.config_image import ImageBuildSettings
+from involution.images import ImageRef
 from involution.versions import EngineVersion
 
 
@@ -17,19 +18,13 @@ class EngineImageArgs:
     """Which version to build, from where, to which repository."""
 
     build: ImageBuildSettings
-    repository: str
+    repository: ImageRef
     version: EngineVersion
 
 
-def qualified_repository(repository: str, registry: str | None) -> str:
-    """The repository as pulled: prefixed with the registry the image is pushed to."""
-    if registry and not repository.startswith(f"{registry}/"):
-        return f"{registry}/{repository}"
-    return repository
-
-
 def image_name(args: EngineImageArgs) -> str:
-    return f"{qualified_repository(args.repository, args.build.registry)}:{args.version.tag}"
+    """The tag pushed: the repository in the build's registry, the version as tag."""
+    return str(args.repository.in_registry(args.build.registry).with_tag(args.version.tag))
 
 
 class EngineImage(pulumi.ComponentResource):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -21,25 +20,26 @@ from components.workload import (
     tmp_mount,
     tmp_volume,
 )
-from involution.nginx_conf import ENGINE_PORT
+from involution.names import (
+    ENGINE_NAME,
+    ENGINE_PORT,
+    ENGINE_VERSION_LABEL,
+    NAME_LABEL,
+    TRACK_LABEL,
+    Track,
+    track_service_name,
+)
 from involution.versions import EngineVersion
 
-Track = Literal["stable", "canary"]
-ENGINE_NAME = "involution-engine"
 ENGINE_RESOURCES = Resources(
     cpu_request="250m", memory_request="256Mi", cpu_limit="1", memory_limit="512Mi"
 )
 ENGINE_PROBES = HttpProbes(port="http", readiness_path="/readyz", liveness_path="/healthz")
 
 
-def track_service_name(track: Track) -> str:
-    """`engine-stable` / `engine-canary`: the names nginx's upstream and runbooks use."""
-    return f"engine-{track}"
-
-
 def track_selector(track: Track) -> dict[str, str]:
     """Selector labels: no version in it, so an upgrade rolls pods instead of orphaning them."""
-    return {"app.kubernetes.io/name": ENGINE_NAME, "track": track}
+    return {NAME_LABEL: ENGINE_NAME, TRACK_LABEL: track}
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,8 @@ class EngineTrack(pulumi.ComponentResource):
                 instance=args.instance,
                 version=args.version.tag,
             ),
-            "track": args.track,
-            "version": args.version.tag,
+            TRACK_LABEL: args.track,
+            ENGINE_VERSION_LABEL: args.version.tag,
         }
         env = [
             {"name": "INVOLUTION_TRACK", "value": args.track},

@@ -9,15 +9,20 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.engine_track import ENGINE_NAME
 from components.secrets import secret_output
-from components.traffic_router import ROUTER_NAME
 from components.workload import recommended_labels
 from involution.alert_rules import RuleContext, rule_groups
 from involution.config_alerting import AlertingSettings
 from involution.config_monitoring import MonitoringSettings
 from involution.config_reader import SecretText
 from involution.dashboard import dashboard_json
+from involution.names import (
+    ENGINE_NAME,
+    ENGINE_VERSION_LABEL,
+    NAME_LABEL,
+    ROUTER_NAME,
+    TRACK_LABEL,
+)
 
 MONITORING_API = "monitoring.coreos.com/v1"
 ALERTMANAGER_API = "monitoring.coreos.com/v1alpha1"
@@ -109,7 +114,7 @@ def alertmanager_spec(alerting: AlertingSettings) -> dict[str, Any]:
     return {
         "route": {
             "receiver": "null",
-            "groupBy": ["alertname", "track"],
+            "groupBy": ["alertname", TRACK_LABEL],
             "groupWait": "30s",
             "groupInterval": "5m",
             "repeatInterval": "4h",
@@ -155,7 +160,7 @@ class Monitoring(pulumi.ComponentResource):
                 kind="ServiceMonitor",
                 metadata={"name": app, "namespace": args.namespace, "labels": labels},
                 spec={
-                    "selector": {"matchLabels": {"app.kubernetes.io/name": app}},
+                    "selector": {"matchLabels": {NAME_LABEL: app}},
                     "namespaceSelector": {"matchNames": [args.namespace_name]},
                     "targetLabels": target_labels,
                     "endpoints": [
@@ -166,7 +171,7 @@ class Monitoring(pulumi.ComponentResource):
             )
 
         # One monitor for both tracks: `track` and `version` come from the Service labels.
-        monitor("engine", ENGINE_NAME, "http", ["track", "version"])
+        monitor("engine", ENGINE_NAME, "http", [TRACK_LABEL, ENGINE_VERSION_LABEL])
         monitor("router", ROUTER_NAME, "status", [])
 
         groups = rule_groups(

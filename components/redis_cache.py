@@ -21,20 +21,19 @@ from components.workload import (
     tmp_volume,
 )
 from involution.config_redis import RedisSettings
+from involution.names import ENGINE_NAME, NAME_LABEL, REDIS_NAME, REDIS_PORT, RESOLVER_NAME
+from involution.names import REDIS_AUTH_SECRET as AUTH_SECRET_NAME
+from involution.names import REDIS_PASSWORD_KEY as PASSWORD_KEY
 from involution.redis_conf import (
     AUTH_INCLUDE_PATH,
-    REDIS_PORT,
     RedisConf,
     auth_conf,
     render_redis_conf,
 )
 
-REDIS_NAME = "redis"
-AUTH_SECRET_NAME = "involution-redis-auth"
-PASSWORD_KEY = "password"
 AUTH_CONF_KEY = "auth.conf"
 # Pods allowed to talk to Redis, by app.kubernetes.io/name.
-CLIENT_APPS = ("involution-engine", "time-resolver")
+CLIENT_APPS = (ENGINE_NAME, RESOLVER_NAME)
 
 
 @dataclass(frozen=True)
@@ -68,8 +67,8 @@ class RedisCache(pulumi.ComponentResource):
         super().__init__("involution:index:RedisCache", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         settings = args.settings
-        selector = {"app.kubernetes.io/name": REDIS_NAME}
-        tag = settings.image.rpartition(":")[2]
+        selector = {NAME_LABEL: REDIS_NAME}
+        tag = settings.image.label_version
         labels = recommended_labels(
             name=REDIS_NAME, component="cache", instance=args.instance, version=tag
         )
@@ -149,7 +148,7 @@ class RedisCache(pulumi.ComponentResource):
         metadata = {"name": REDIS_NAME, "namespace": args.namespace, "labels": labels}
         container = {
             "name": REDIS_NAME,
-            "image": settings.image,
+            "image": str(settings.image),
             "imagePullPolicy": "IfNotPresent",
             # Straight to redis-server: the image entrypoint would chown.
             "command": ["redis-server", "/etc/redis/redis.conf"],
@@ -204,7 +203,7 @@ class RedisCache(pulumi.ComponentResource):
                 "ingress": [
                     {
                         "from": [
-                            {"podSelector": {"matchLabels": {"app.kubernetes.io/name": app}}}
+                            {"podSelector": {"matchLabels": {NAME_LABEL: app}}}
                             for app in CLIENT_APPS
                         ],
                         "ports": [{"protocol": "TCP", "port": REDIS_PORT}],

@@ -19,10 +19,10 @@ from components.workload import (
     tmp_mount,
     tmp_volume,
 )
+from involution.images import ImageRef
+from involution.names import NAME_LABEL, RESOLVER_NAME, RESOLVER_PORT
 from involution.versions import EngineVersion
 
-RESOLVER_NAME = "time-resolver"
-RESOLVER_PORT = 8080
 RESOLVER_RESOURCES = Resources(
     cpu_request="100m", memory_request="128Mi", cpu_limit="500m", memory_limit="256Mi"
 )
@@ -39,7 +39,7 @@ class TimeResolverArgs:
     """Which resolver version runs, and how many of it."""
 
     version: EngineVersion
-    repository: str
+    repository: ImageRef
     replicas: int
     namespace: pulumi.Input[str]
     instance: str
@@ -56,7 +56,7 @@ class TimeResolver(pulumi.ComponentResource):
     ) -> None:
         super().__init__("involution:index:TimeResolver", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        selector = {"app.kubernetes.io/name": RESOLVER_NAME}
+        selector = {NAME_LABEL: RESOLVER_NAME}
         labels = {
             **recommended_labels(
                 name=RESOLVER_NAME,
@@ -69,7 +69,7 @@ class TimeResolver(pulumi.ComponentResource):
         metadata = {"name": RESOLVER_NAME, "namespace": args.namespace, "labels": labels}
         container = {
             "name": RESOLVER_NAME,
-            "image": f"{args.repository}:{args.version.tag}",
+            "image": str(args.repository.with_tag(args.version.tag)),
             "imagePullPolicy": "IfNotPresent",
             "ports": [{"name": "http", "containerPort": RESOLVER_PORT}],
             "readinessProbe": RESOLVER_PROBES.readiness(),

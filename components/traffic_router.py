@@ -20,17 +20,21 @@ from components.workload import (
     tmp_mount,
     tmp_volume,
 )
-from involution.nginx_conf import (
+from involution.images import ImageRef
+from involution.names import (
+    NAME_LABEL,
+    NGINX_CONF_CHECKSUM_ANNOTATION,
+    ROUTER_NAME,
     ROUTER_PORT,
     ROUTER_STATUS_PORT,
+)
+from involution.nginx_conf import (
     RouterSpec,
     config_checksum,
     render_nginx_conf,
 )
 
-ROUTER_NAME = "involution-router"
 CONFIG_KEY = "nginx.conf"
-CHECKSUM_ANNOTATION = "involution.dev/nginx-conf-sha256"
 ROUTER_RESOURCES = Resources(
     cpu_request="100m", memory_request="64Mi", cpu_limit="500m", memory_limit="128Mi"
 )
@@ -44,20 +48,12 @@ class TrafficRouterArgs:
     """The split to serve and where nginx runs."""
 
     spec: RouterSpec
-    image: str
+    image: ImageRef
     replicas: int
     namespace: pulumi.Input[str]
     instance: str
     # Resources to update before the router rolls (nginx resolves its upstream hosts at start).
     wait_for: Sequence[pulumi.Resource] = field(default_factory=tuple)
-
-
-def image_tag(image: str) -> str:
-    """The tag of a pinned image (`nginx:1.27.3-alpine` -> `1.27.3-alpine`); for an image
-    pinned by digest, the digest's first 12 hex digits (a label value allows no `:`)."""
-    if "@sha256:" in image:
-        return image.rsplit(":", 1)[1][:12]
-    return image.rsplit(":", 1)[1]
 
 
 class TrafficRouter(pulumi.ComponentResource):
@@ -77,12 +73,12 @@ class TrafficRouter(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         conf = render_nginx_conf(args.spec)
         checksum = config_checksum(conf)
-        selector = {"app.kubernetes.io/name": ROUTER_NAME}
+        selector = {NAME_LABEL: ROUTER_NAME}
         labels = recommended_labels(
             name=ROUTER_NAME,
             component="router",
             instance=args.instance,
-            version=image_tag(args.image),
+            version=args.image.label_version,
         )
 
         # Auto-named: every new split is a new ConfigMap, so pods never see a half-updated file.
@@ -97,7 +93,7 @@ class TrafficRouter(pulumi.ComponentResource):
         metadata = {"name": ROUTER_NAME, "namespace": args.namespace, "labels": labels}
         container = {
             "name": "nginx",
-            "image": args.image,
+            "image": str(args.image),
             "imagePullPolicy": "IfNotPresent",
             # Bypass the image entrypoint scripts: they rewrite files under /etc/nginx, which
             # is read-only here.
@@ -130,7 +126,7 @@ class TrafficRouter(pulumi.ComponentResource):
                 selector=selector,
                 template=hardened_pod(
                     labels=labels,
-                    annotations={CHECKSUM_ANNOTATION: checksum},
+                    annotations={NGINX_CONF_CHECKSUM_ANNOTATION: checksum},
                     containers=[container],
                     volumes=[
                         tmp_volume(),

@@ -13,8 +13,17 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-PART_OF = "involution"
-MANAGED_BY = "pulumi"
+from involution.names import (
+    COMPONENT_LABEL,
+    INSTANCE_LABEL,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    NAME_LABEL,
+    PART_OF,
+    PART_OF_LABEL,
+    VERSION_LABEL,
+)
+
 # Non-root IDs of the images' unprivileged users; the restricted profile requires non-zero.
 RUN_AS_USER = 10001
 TMP_VOLUME = "tmp"
@@ -72,14 +81,14 @@ def recommended_labels(
 ) -> dict[str, str]:
     """The app.kubernetes.io/* labels dashboards and policies key on."""
     labels = {
-        "app.kubernetes.io/name": name,
-        "app.kubernetes.io/instance": instance,
-        "app.kubernetes.io/component": component,
-        "app.kubernetes.io/part-of": PART_OF,
-        "app.kubernetes.io/managed-by": MANAGED_BY,
+        NAME_LABEL: name,
+        INSTANCE_LABEL: instance,
+        COMPONENT_LABEL: component,
+        PART_OF_LABEL: PART_OF,
+        MANAGED_BY_LABEL: MANAGED_BY,
     }
     if version is not None:
-        labels["app.kubernetes.io/version"] = version
+        labels[VERSION_LABEL] = version
     return labels
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from involution.config_monitoring import MonitoringSettings
+from involution.names import CANARY_SERVICE, STABLE_SERVICE, TRACK_LABEL
 
 REQUESTS = "involution:requests:rate"
 ERRORS = "involution:errors:rate"
@@ -116,7 +117,7 @@ def _alert(
         "for": for_,
         "labels": {
             "severity": severity,
-            "track": track,
+            TRACK_LABEL: track,
             "trigger": trigger,
             "rollback": "true" if rollback != "none" else "false",
             "rollback_mode": rollback,
@@ -231,7 +232,7 @@ def canary_alerts(m: MonitoringSettings, ctx: RuleContext) -> list[dict[str, Any
         _alert(
             "InvolutionCanaryHealthCheckFailing",
             "(max by (namespace) (kube_deployment_status_replicas_unavailable"
-            f"{_sel(ns, deployment='engine-canary')}) > 0) or "
+            f"{_sel(ns, deployment=CANARY_SERVICE)}) > 0) or "
             f"(min by (namespace) (up{canary}) == 0)",
             for_=health,
             severity="critical",
@@ -317,7 +318,7 @@ def stable_alerts(m: MonitoringSettings, ctx: RuleContext) -> list[dict[str, Any
         _alert(
             "InvolutionStableHealthCheckFailing",
             "(max by (namespace) (kube_deployment_status_replicas_unavailable"
-            f"{_sel(ns, deployment='engine-stable')}) > 0) or "
+            f"{_sel(ns, deployment=STABLE_SERVICE)}) > 0) or "
             f"(min by (namespace) (up{stable}) == 0)",
             for_=health,
             severity="critical",

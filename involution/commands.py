@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 
 from involution.phases import Phase
-from involution.settings import Settings
+from involution.settings import NAMESPACE, Settings
 
 
 @dataclass(frozen=True)
@@ -24,17 +25,22 @@ class NextCommands:
         }
 
 
-def _shell(stack: str, *steps: str) -> str:
-    config = [f"pulumi config {step.replace('STACK', stack)}" for step in steps]
-    return " && ".join([*config, f"pulumi up --stack {stack}"])
+Step = tuple[str, ...]
 
 
-def _set(key: str, value: str) -> str:
-    return f"set --stack STACK involution:{key} {value}"
+def _shell(stack: str, *steps: Step) -> str:
+    """`pulumi config ...` steps then `pulumi up`, each argument quoted for a POSIX shell."""
+    commands = [["pulumi", "config", step[0], "--stack", stack, *step[1:]] for step in steps]
+    commands.append(["pulumi", "up", "--stack", stack])
+    return " && ".join(shlex.join(command) for command in commands)
 
 
-def _rm(key: str) -> str:
-    return f"rm --stack STACK involution:{key}"
+def _set(key: str, value: str) -> Step:
+    return ("set", f"{NAMESPACE}:{key}", value)
+
+
+def _rm(key: str) -> Step:
+    return ("rm", f"{NAMESPACE}:{key}")
 
 
 def next_commands(settings: Settings) -> NextCommands:

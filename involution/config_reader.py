@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from involution.errors import ConfigProblem
+from involution.images import ImageRef, ImageRefError
 from involution.versions import TAG_FORM, EngineVersion, VersionError
 
 T = TypeVar("T")
@@ -89,6 +90,18 @@ class ConfigReader:
     def secret(self, key: str) -> SecretText | None:
         value = self.text(key)
         return None if value is None else SecretText(value)
+
+    def image(self, key: str, default: str, pinned_by: str) -> ImageRef:
+        """An image reference that never floats: pinned by `pinned_by`, never `latest`."""
+        value = self.text(key) or default
+        try:
+            ref = ImageRef.parse(value)
+        except ImageRefError:
+            ref = None
+        if ref is None or not ref.pinned:
+            self.problem(key, value, f"an image pinned by {pinned_by} (never `latest`)")
+            return ImageRef.parse(default)
+        return ref
 
     def json_object(self, key: str) -> Mapping[str, Any] | None:
         value = self.text(key)

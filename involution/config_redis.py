@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from involution.config_reader import ConfigReader, SecretText
+from involution.images import ImageRef
 
 # A cache must evict rather than refuse writes: `noeviction` is deliberately not allowed.
 EVICTION_POLICIES = (
@@ -26,7 +27,7 @@ MIN_MAX_MEMORY_MB = 16
 class RedisSettings:
     """What the Redis component needs; the password stays a SecretText."""
 
-    image: str
+    image: ImageRef
     max_memory_mb: int
     eviction_policy: str
     password: SecretText | None
@@ -46,10 +47,7 @@ def read_redis(reader: ConfigReader, *, password_required: bool, environment: st
             f"required in {environment}: pulumi config set --secret involution:redisPassword "
             "<password>",
         )
-    image = reader.text("redisImage") or DEFAULT_REDIS_IMAGE
-    name, _, tag = image.rpartition(":")
-    if not name or not tag or tag == "latest" or "/" in tag:
-        reader.problem("redisImage", image, "the official redis image pinned by version tag")
+    image = reader.image("redisImage", DEFAULT_REDIS_IMAGE, "a version tag of the official image")
     memory = reader.integer("redisMaxMemoryMb", DEFAULT_MAX_MEMORY_MB, MIN_MAX_MEMORY_MB)
     policy = reader.text("redisEvictionPolicy") or DEFAULT_EVICTION_POLICY
     if policy not in EVICTION_POLICIES:

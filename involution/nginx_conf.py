@@ -12,14 +12,16 @@ from typing import Any
 
 import crossplane
 
+from involution.names import (
+    CANARY_SERVICE,
+    ENGINE_PORT,
+    ROUTER_PORT,
+    ROUTER_STATUS_PORT,
+    STABLE_SERVICE,
+    UPSTREAM_NAME,
+)
 from involution.phases import Phase, PhasePlan
 
-UPSTREAM_NAME = "involution_engine"
-STABLE_SERVICE = "engine-stable"
-CANARY_SERVICE = "engine-canary"
-ENGINE_PORT = 8080
-ROUTER_PORT = 8080
-ROUTER_STATUS_PORT = 9113
 TRACK_HEADER = "X-Involution-Track"
 UPSTREAM_HEADER = "X-Involution-Upstream"
 

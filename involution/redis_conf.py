@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-REDIS_PORT = 6379
+from involution.names import REDIS_PORT
+
 AUTH_INCLUDE_PATH = "/etc/redis/auth/auth.conf"
 
 

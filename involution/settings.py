@@ -20,6 +20,7 @@ from involution.config_monitoring import MonitoringSettings, read_monitoring
 from involution.config_reader import ConfigReader
 from involution.config_redis import RedisSettings, read_redis
 from involution.errors import ConfigError
+from involution.images import ImageRef, ImageRefError
 from involution.phases import ALLOWED_PHASES, Phase, PhasePlan, plan_phase
 from involution.versions import TAG_FORM, EngineVersion, ReleaseType, release_type
 
@@ -114,15 +115,6 @@ SECRET_KEYS = frozenset(k.name for k in CONFIG_KEYS if k.secret)
 # The form the policy pack's `ticketPattern` checks too: PROJECT-NUMBER.
 _TICKET = re.compile(r"^[A-Z][A-Z0-9]*-[0-9]+$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-# An image repository without tag or digest: [registry[:port]/]path, lowercase path components.
-_REPOSITORY = re.compile(
-    r"^(?:(?P<registry>[a-zA-Z0-9.-]+(?::[0-9]+)?)/)?"
-    r"(?P<path>[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)$"
-)
-# An image reference pinned by tag (not `latest`) or by digest.
-_PINNED_IMAGE = re.compile(
-    r"^[a-zA-Z0-9.:/_-]+(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@sha256:[0-9a-f]{64})$"
-)
 
 
 @dataclass(frozen=True)
@@ -180,12 +172,12 @@ class Settings:
     canary_version: EngineVersion | None
     phase: Phase
     release_type: ReleaseType
-    image_repository: str
+    image_repository: ImageRef
     engine_replicas: int
     router_replicas: int
-    nginx_image: str
+    nginx_image: ImageRef
     time_resolver_version: EngineVersion
-    time_resolver_repository: str
+    time_resolver_repository: ImageRef
     time_resolver_replicas: int
     approval: Approval | None
     gates: GateResults
@@ -257,15 +249,11 @@ def parse_settings(raw: Mapping[str, str], *, stack: str, now: datetime) -> Sett
                     "a release version vX.Y.Z: pre-releases never reach production",
                 )
 
-    image_repository = reader.text("imageRepository") or DEFAULT_IMAGE_REPOSITORY
-    _check_repository(reader, "imageRepository", image_repository)
-    resolver_repository = reader.text("timeResolverRepository") or DEFAULT_TIME_RESOLVER_REPOSITORY
-    _check_repository(reader, "timeResolverRepository", resolver_repository)
-
-    nginx_image = reader.text("nginxImage") or DEFAULT_NGINX_IMAGE
-    tag_match = _PINNED_IMAGE.match(nginx_image)
-    if tag_match is None or tag_match.group("tag") == "latest":
-        reader.problem("nginxImage", nginx_image, "an image pinned by a version tag or a digest")
+    image_repository = _read_repository(reader, "imageRepository", DEFAULT_IMAGE_REPOSITORY)
+    resolver_repository = _read_repository(
+        reader, "timeResolverRepository", DEFAULT_TIME_RESOLVER_REPOSITORY
+    )
+    nginx_image = reader.image("nginxImage", DEFAULT_NGINX_IMAGE, "a version tag or a digest")
 
     engine_replicas = reader.integer("engineReplicas", DEFAULT_ENGINE_REPLICAS, 1)
     router_replicas = reader.integer(
@@ -367,14 +355,18 @@ def _check_unknown_keys(reader: ConfigReader) -> None:
             )
 
 
-def _check_repository(reader: ConfigReader, key: str, value: str) -> None:
-    if not _REPOSITORY.match(value):
+def _read_repository(reader: ConfigReader, key: str, default: str) -> ImageRef:
+    value = reader.text(key) or default
+    try:
+        return ImageRef.parse_repository(value)
+    except ImageRefError:
         reader.problem(
             key,
             value,
             "an image repository such as registry.example.com/team/name, "
             "without tag or digest (the version supplies the tag)",
         )
+        return ImageRef.parse_repository(default)
 
 
 def _read_approval(reader: ConfigReader) -> Approval | None:

@@ -9,11 +9,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.canary_release import CanaryRelease, CanaryReleaseArgs
-from components.engine_image import EngineImage, EngineImageArgs, qualified_repository
+from components.engine_image import EngineImage, EngineImageArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.redis_cache import RedisCache, RedisCacheArgs
 from components.time_resolver import TimeResolver, TimeResolverArgs, resolver_url
 from involution.commands import next_commands
+from involution.names import PART_OF, PART_OF_LABEL
 from involution.settings import Settings
 from program.runtime_config import read_settings
 
@@ -32,11 +33,11 @@ def engine_images(
     """Stable and canary images. With a build context, the version being released (the canary,
     else stable) is built and pinned by digest; the other keeps its immutable version tag."""
     build = settings.image_build
-    repository = qualified_repository(settings.image_repository, build.registry if build else None)
-    stable: pulumi.Input[str] = f"{repository}:{settings.stable_version.tag}"
+    repository = settings.image_repository.in_registry(build.registry if build else None)
+    stable: pulumi.Input[str] = str(repository.with_tag(settings.stable_version.tag))
     canary_version = settings.canary_version
     canary: pulumi.Input[str] | None = (
-        f"{repository}:{canary_version.tag}" if canary_version else None
+        str(repository.with_tag(canary_version.tag)) if canary_version else None
     )
     if build is None:
         return stable, canary
@@ -66,7 +67,7 @@ def deploy(now: datetime | None = None) -> dict[str, Any]:
         metadata={
             "name": settings.namespace,
             "labels": {
-                "app.kubernetes.io/part-of": "involution",
+                PART_OF_LABEL: PART_OF,
                 # Admission enforces what the components already do.
                 "pod-security.kubernetes.io/enforce": "restricted",
                 "pod-security.kubernetes.io/warn": "restricted",

@@ -46,7 +46,7 @@ def test_after_rollback_the_release_is_closed(mocked: Runner) -> None:
 def test_idle_stack_starts_a_canary(mocked: Runner) -> None:
     commands = mocked("staging").outputs["nextCommands"]
     assert commands["advance"] == (
-        "pulumi config set --stack staging involution:canaryVersion <vX.Y.Z> && "
+        "pulumi config set --stack staging involution:canaryVersion '<vX.Y.Z>' && "
         "pulumi config set --stack staging involution:canaryPhase 10 && pulumi up --stack staging"
     )
     assert commands["rollback"].startswith("nothing to roll back")

@@ -231,11 +231,13 @@ def test_router_replicas_and_image(mocked: Runner, stack: str) -> None:
 
 
 def test_router_version_label_of_a_digest_pinned_image() -> None:
-    from components.traffic_router import image_tag
+    from involution.images import ImageRef
 
     digest = "nginxinc/nginx-unprivileged@sha256:" + "ab" * 32
-    assert image_tag(digest) == "ab" * 6
-    assert image_tag("nginxinc/nginx-unprivileged:1.27.3-alpine") == "1.27.3-alpine"
+    assert ImageRef.parse(digest).label_version == "ab" * 6
+    assert ImageRef.parse("nginxinc/nginx-unprivileged:1.27.3-alpine").label_version == (
+        "1.27.3-alpine"
+    )
 
 
 def test_nginx_conf_has_zone_keepalive_retries_and_track_header(mocked: Runner) -> None:
