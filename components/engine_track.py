@@ -6,17 +6,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.workload import (
     HttpProbes,
     Resources,
-    cluster_service,
     container_security_context,
-    deployment_spec,
-    disruption_budget,
     hardened_pod,
     recommended_labels,
+    served_workload,
     tmp_mount,
     tmp_volume,
 )
@@ -110,26 +107,19 @@ class EngineTrack(pulumi.ComponentResource):
             "securityContext": container_security_context(),
             "volumeMounts": [tmp_mount()],
         }
-        deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata={**metadata, "annotations": dict(args.release_annotations)},
-            spec=deployment_spec(
-                replicas=args.replicas,
-                selector=selector,
-                template=hardened_pod(
-                    labels=labels, containers=[container], volumes=[tmp_volume()], spread=selector
-                ),
-            ),
-            opts=child,
-        )
-        service = cluster_service(
-            f"{name}-service",
+        workload = served_workload(
+            name,
             metadata=metadata,
+            deployment_annotations=args.release_annotations,
             selector=selector,
+            replicas=args.replicas,
+            template=hardened_pod(
+                labels=labels, containers=[container], volumes=[tmp_volume()], spread=selector
+            ),
             ports=[{"name": "http", "port": ENGINE_PORT, "targetPort": "http", "protocol": "TCP"}],
             opts=child,
         )
-        disruption_budget(f"{name}-pdb", metadata=metadata, selector=selector, opts=child)
+        deployment, service = workload.deployment, workload.service
 
         self.service_name = service.metadata.apply(lambda m: m.name)
         self.deployment_name = deployment.metadata.apply(lambda m: m.name)

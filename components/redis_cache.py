@@ -11,12 +11,10 @@ import pulumi_kubernetes as k8s
 from components.secrets import secret_output
 from components.workload import (
     Resources,
-    cluster_service,
     container_security_context,
-    deployment_spec,
-    disruption_budget,
     hardened_pod,
     recommended_labels,
+    served_workload,
     tmp_mount,
     tmp_volume,
 )
@@ -177,20 +175,12 @@ class RedisCache(pulumi.ComponentResource):
             "securityContext": container_security_context(),
             "volumeMounts": mounts,
         }
-        k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=metadata,
-            spec=deployment_spec(
-                replicas=1,  # a cache: a restart starts empty, nothing to keep in sync
-                selector=selector,
-                template=hardened_pod(labels=labels, containers=[container], volumes=volumes),
-            ),
-            opts=child,
-        )
-        cluster_service(
-            f"{name}-service",
+        served_workload(
+            name,
             metadata=metadata,
             selector=selector,
+            replicas=1,  # a cache: a restart starts empty, nothing to keep in sync
+            template=hardened_pod(labels=labels, containers=[container], volumes=volumes),
             ports=[{"name": "redis", "port": REDIS_PORT, "targetPort": "redis"}],
             opts=child,
         )
@@ -212,7 +202,6 @@ class RedisCache(pulumi.ComponentResource):
             },
             opts=child,
         )
-        disruption_budget(f"{name}-pdb", metadata=metadata, selector=selector, opts=child)
         self.address = pulumi.Output.from_input(self.connection.address)
         self.config_sha256 = pulumi.Output.from_input(
             hashlib.sha256(conf_text.encode()).hexdigest()

@@ -5,17 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.workload import (
     HttpProbes,
     Resources,
-    cluster_service,
     container_security_context,
-    deployment_spec,
-    disruption_budget,
     hardened_pod,
     recommended_labels,
+    served_workload,
     tmp_mount,
     tmp_volume,
 )
@@ -78,26 +75,17 @@ class TimeResolver(pulumi.ComponentResource):
             "securityContext": container_security_context(),
             "volumeMounts": [tmp_mount()],
         }
-        k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=metadata,
-            spec=deployment_spec(
-                replicas=args.replicas,
-                selector=selector,
-                template=hardened_pod(
-                    labels=labels, containers=[container], volumes=[tmp_volume()], spread=selector
-                ),
-            ),
-            opts=child,
-        )
-        service = cluster_service(
-            f"{name}-service",
+        service = served_workload(
+            name,
             metadata=metadata,
             selector=selector,
+            replicas=args.replicas,
+            template=hardened_pod(
+                labels=labels, containers=[container], volumes=[tmp_volume()], spread=selector
+            ),
             ports=[{"name": "http", "port": RESOLVER_PORT, "targetPort": "http"}],
             opts=child,
-        )
-        disruption_budget(f"{name}-pdb", metadata=metadata, selector=selector, opts=child)
+        ).service
         self.service_name = service.metadata.apply(lambda m: m.name)
         self.url = pulumi.Output.from_input(resolver_url())
         self.register_outputs({"service_name": self.service_name, "url": self.url})

@@ -11,12 +11,10 @@ import pulumi_kubernetes as k8s
 from components.workload import (
     HttpProbes,
     Resources,
-    cluster_service,
     container_security_context,
-    deployment_spec,
-    disruption_budget,
     hardened_pod,
     recommended_labels,
+    served_workload,
     tmp_mount,
     tmp_volume,
 )
@@ -118,29 +116,22 @@ class TrafficRouter(pulumi.ComponentResource):
                 },
             ],
         }
-        k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=metadata,
-            spec=deployment_spec(
-                replicas=args.replicas,
-                selector=selector,
-                template=hardened_pod(
-                    labels=labels,
-                    annotations={NGINX_CONF_CHECKSUM_ANNOTATION: checksum},
-                    containers=[container],
-                    volumes=[
-                        tmp_volume(),
-                        {"name": "nginx-conf", "configMap": {"name": config_map_name}},
-                    ],
-                    spread=selector,
-                ),
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for)),
-        )
-        service = cluster_service(
-            f"{name}-service",
+        service = served_workload(
+            name,
             metadata=metadata,
             selector=selector,
+            replicas=args.replicas,
+            template=hardened_pod(
+                labels=labels,
+                annotations={NGINX_CONF_CHECKSUM_ANNOTATION: checksum},
+                containers=[container],
+                volumes=[
+                    tmp_volume(),
+                    {"name": "nginx-conf", "configMap": {"name": config_map_name}},
+                ],
+                spread=selector,
+            ),
+            deployment_opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for)),
             ports=[
                 {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"},
                 {
@@ -151,8 +142,7 @@ class TrafficRouter(pulumi.ComponentResource):
                 },
             ],
             opts=child,
-        )
-        disruption_budget(f"{name}-pdb", metadata=metadata, selector=selector, opts=child)
+        ).service
 
         self.service_name = service.metadata.apply(lambda m: m.name)
         self.config_sha256 = pulumi.Output.from_input(checksum)

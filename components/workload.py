@@ -219,3 +219,42 @@ def disruption_budget(
         spec={"maxUnavailable": 1, "selector": {"matchLabels": dict(selector)}},
         opts=opts,
     )
+
+
+@dataclass(frozen=True)
+class ServedWorkload:
+    """A Deployment behind a ClusterIP Service of the same name, with its disruption budget."""
+
+    deployment: k8s.apps.v1.Deployment
+    service: k8s.core.v1.Service
+    disruption_budget: k8s.policy.v1.PodDisruptionBudget
+
+
+def served_workload(
+    name: str,
+    *,
+    metadata: Mapping[str, Any],
+    selector: Mapping[str, str],
+    replicas: int,
+    template: dict[str, Any],
+    ports: list[dict[str, Any]],
+    opts: pulumi.ResourceOptions,
+    deployment_annotations: Mapping[str, str] | None = None,
+    deployment_opts: pulumi.ResourceOptions | None = None,
+) -> ServedWorkload:
+    """The trio every workload of the program is: `<name>-deployment`, `<name>-service` and
+    `<name>-pdb`, sharing metadata and selector so they cannot disagree on which pods."""
+    deployment_metadata = dict(metadata)
+    if deployment_annotations:
+        deployment_metadata["annotations"] = dict(deployment_annotations)
+    deployment = k8s.apps.v1.Deployment(
+        f"{name}-deployment",
+        metadata=deployment_metadata,
+        spec=deployment_spec(replicas=replicas, selector=selector, template=template),
+        opts=deployment_opts or opts,
+    )
+    service = cluster_service(
+        f"{name}-service", metadata=metadata, selector=selector, ports=ports, opts=opts
+    )
+    budget = disruption_budget(f"{name}-pdb", metadata=metadata, selector=selector, opts=opts)
+    return ServedWorkload(deployment=deployment, service=service, disruption_budget=budget)
