@@ -10,11 +10,11 @@ import pulumi
 
 from components.engine_track import EngineTrack, EngineTrackArgs
 from components.traffic_router import TrafficRouter, TrafficRouterArgs
+from involution.config_release import Approval, GateResults
 from involution.images import ImageRef
 from involution.names import ANNOTATION_PREFIX, Track
 from involution.nginx_conf import router_spec
 from involution.phases import Phase, PhasePlan
-from involution.settings import Approval, GateResults
 from involution.versions import EngineVersion, ReleaseType
 
 

@@ -102,8 +102,8 @@ def _alert(
     no_data: str,
     ctx: RuleContext,
 ) -> dict[str, Any]:
-    """`rollback` is `automatic` (seed: automatic rollback trigger), `on-trigger` (phase 1
-    rollback trigger) or `none` (monitoring only)."""
+    """`rollback` is `automatic` (an automatic trigger of docs/release-process.md),
+    `on-trigger` (a phase 1 rollback trigger) or `none` (monitoring only)."""
     annotations = {
         "summary": summary,
         "description": description,

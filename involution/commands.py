@@ -5,8 +5,9 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from involution.contract import NAMESPACE
 from involution.phases import Phase
-from involution.settings import NAMESPACE, Settings
+from involution.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.sync_await import _sync_await
 
-from involution.settings import NAMESPACE, SECRET_KEYS
+from involution.contract import NAMESPACE, SECRET_KEYS
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Stands in for an encrypted value: the mocks cannot decrypt `secure:` config.

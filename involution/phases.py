@@ -1,4 +1,4 @@
-"""The phase table of DESIGN.md: traffic weights and replica counts per canary phase."""
+"""The phase table (docs/architecture.md, Phases): traffic weights and replica counts."""
 
 from __future__ import annotations
 

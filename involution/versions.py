@@ -58,7 +58,7 @@ class EngineVersion:
 
 
 class ReleaseType(enum.Enum):
-    """What the seed's release types mean for approvals and canaries."""
+    """What the release types of docs/release-process.md mean for approvals and canaries."""
 
     NONE = "none"  # no canary configured
     PATCH = "patch"

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from involution.contract import NAMESPACE
 from involution.errors import ConfigError
-from involution.settings import NAMESPACE, Settings, parse_settings
+from involution.settings import Settings, parse_settings
 
 
 class StackConfigError(ConfigError, pulumi.RunError):

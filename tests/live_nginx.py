@@ -27,12 +27,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import NoReturn
 
-from involution.nginx_conf import (
+from involution.names import (
     CANARY_SERVICE,
     ENGINE_PORT,
     ROUTER_PORT,
     ROUTER_STATUS_PORT,
     STABLE_SERVICE,
+)
+from involution.nginx_conf import (
     TRACK_HEADER,
     RouterSpec,
 )

@@ -13,7 +13,7 @@ from tests.conftest import STACKS, TEST_ALERTING, canary_overrides
 
 Runner = Callable[..., MockRun]
 
-# (alert, the seed's threshold in the expression, for, severity, rollback mode)
+# (alert, the threshold of docs/release-process.md in the expression, for, severity, rollback mode)
 TRIGGERS = [
     ("InvolutionCanaryErrorRateHigh", "> 0.01 ", "2m", "critical", "on-trigger"),
     ("InvolutionCanaryErrorRateAboveStable", "> 0.001 ", "10m", "warning", "none"),
@@ -38,7 +38,7 @@ def alerts(run: MockRun) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize(("name", "threshold", "for_", "severity", "mode"), TRIGGERS)
-def test_every_seed_trigger_has_an_alert(
+def test_every_release_process_trigger_has_an_alert(
     mocked: Runner, name: str, threshold: str, for_: str, severity: str, mode: str
 ) -> None:
     rule = alerts(mocked("production", canary_overrides("10")))[name]

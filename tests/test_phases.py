@@ -1,4 +1,4 @@
-"""The phase table of DESIGN.md, exactly."""
+"""The phase table of docs/architecture.md, exactly."""
 
 from __future__ import annotations
 

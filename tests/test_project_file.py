@@ -7,12 +7,13 @@ from typing import Any
 
 import yaml
 
-from involution import settings
+from involution import contract as settings
 from involution.config_redis import (
     DEFAULT_EVICTION_POLICY,
     DEFAULT_MAX_MEMORY_MB,
     DEFAULT_REDIS_IMAGE,
 )
+from involution.settings import parse_settings
 
 PROJECT = yaml.safe_load((Path(__file__).parent.parent / "Pulumi.yaml").read_text())
 # A project schema cannot type objects.
@@ -62,7 +63,7 @@ def test_defaults_match_the_program() -> None:
 
 def test_defaults_parse_as_the_program_reads_them() -> None:
     raw = {key: str(d["default"]) for key, d in PROJECT["config"].items() if "default" in d}
-    parsed = settings.parse_settings(
+    parsed = parse_settings(
         {**raw, "stableVersion": "v1.0.0"},
         stack="dev",
         now=__import__("datetime").datetime.now(__import__("datetime").UTC),
