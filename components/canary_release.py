@@ -10,6 +10,7 @@ import pulumi
 
 from components.engine_track import EngineTrack, EngineTrackArgs
 from components.traffic_router import TrafficRouter, TrafficRouterArgs
+from involution.config_path import ReleaseOverride
 from involution.config_release import Approval, GateResults
 from involution.images import ImageRef
 from involution.names import ANNOTATION_PREFIX, Track
@@ -34,6 +35,7 @@ class CanaryReleaseArgs:
     gates: GateResults
     router_image: ImageRef
     router_replicas: int
+    release_override: ReleaseOverride | None = None
     engine_env: Mapping[str, str] = field(default_factory=dict)
     engine_secret_env: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
@@ -44,7 +46,7 @@ def release_annotations(args: CanaryReleaseArgs, track: Track) -> dict[str, str]
     ticket never restarts pods."""
     version = args.stable_version if track == "stable" else args.canary_version
     assert version is not None
-    return {
+    annotations = {
         f"{ANNOTATION_PREFIX}/track": track,
         f"{ANNOTATION_PREFIX}/version": version.tag,
         f"{ANNOTATION_PREFIX}/release-type": args.release_type.value,
@@ -58,6 +60,12 @@ def release_annotations(args: CanaryReleaseArgs, track: Track) -> dict[str, str]
         f"{ANNOTATION_PREFIX}/gates": json.dumps(args.gates.as_record(), sort_keys=True),
         f"{ANNOTATION_PREFIX}/rollback-target": args.stable_version.tag,
     }
+    if args.release_override is not None:
+        # Recorded wherever it is configured: the policy pack flags every one.
+        annotations[f"{ANNOTATION_PREFIX}/release-override"] = json.dumps(
+            args.release_override.as_record(), sort_keys=True
+        )
+    return annotations
 
 
 def cache_env(version: EngineVersion) -> dict[str, str]:

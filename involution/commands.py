@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
+from datetime import datetime
 
 from involution.contract import NAMESPACE
 from involution.phases import Phase
+from involution.release_state import rfc3339
 from involution.settings import Settings
 
 
@@ -17,10 +19,13 @@ class NextCommands:
     advance: str
     rollback: str
     staged_rollback: str
+    # When `advance` is allowed: `now`, or the end of the phase's soak.
+    advance_allowed: str = "now"
 
     def as_output(self) -> dict[str, str]:
         return {
             "advance": self.advance,
+            "advanceAllowed": self.advance_allowed,
             "rollback": self.rollback,
             "stagedRollback": self.staged_rollback,
         }
@@ -44,7 +49,10 @@ def _rm(key: str) -> Step:
     return ("rm", f"{NAMESPACE}:{key}")
 
 
-def next_commands(settings: Settings) -> NextCommands:
+def next_commands(
+    settings: Settings, soak_until: datetime | None = None, *, now: datetime | None = None
+) -> NextCommands:
+    """What to run next; `soak_until` (with `now`) says when `advance` becomes allowed."""
     stack = settings.stack
     phase = settings.phase
     canary = settings.canary_version
@@ -75,8 +83,12 @@ def next_commands(settings: Settings) -> NextCommands:
     )
     back = phase.step_back
     assert back is not None
+    allowed = "now"
+    if soak_until is not None and (now is None or soak_until > now):
+        allowed = f"from {rfc3339(soak_until)}, when the soak of phase {phase.value} ends"
     return NextCommands(
         advance=advance,
         rollback=rollback,
         staged_rollback=_shell(stack, _set("canaryPhase", back.value)),
+        advance_allowed=allowed,
     )

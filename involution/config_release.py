@@ -1,6 +1,7 @@
 """The release's human and CI records: approvals that expire and the six quality gates.
 
-Both guard traffic moving to a canary; a rollback is never blocked by them.
+Both guard traffic moving to a canary; a step back is never blocked by them
+(`involution.release_checks` decides when they apply).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from involution.config_reader import ConfigReader
-from involution.phases import Phase
+from involution.errors import ConfigProblem
 from involution.versions import ReleaseType
 
 GATE_NAMES: tuple[str, ...] = (
@@ -60,6 +61,11 @@ class GateResults:
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> GateResults:
         return cls(tuple((name, values.get(name)) for name in GATE_NAMES))
+
+    @property
+    def recorded(self) -> bool:
+        """False when CI recorded no gate at all."""
+        return any(value is not None for _, value in self.results)
 
     def not_passed(self) -> tuple[str, ...]:
         return tuple(name for name, value in self.results if value != "passed")
@@ -114,27 +120,32 @@ def read_approval(reader: ConfigReader) -> Approval | None:
 
 
 def check_approval(
-    reader: ConfigReader,
     approval: Approval | None,
     *,
     kind: ReleaseType,
     now: datetime,
     production: bool,
+    problems: list[ConfigProblem],
     warnings: list[str],
 ) -> None:
+    """Production needs an unexpired approval (two approvers for a major release) before
+    traffic moves to a minor or major canary; elsewhere a lapse is a warning."""
     if approval is None:
-        if production and reader.text("approval") is None:
-            reader.problem(
-                "approval",
-                None,
-                f"required in production for a {kind.value} canary: "
-                "{approvedBy, ticket, expiresAt} (pulumi config set --path involution:approval.*)",
+        if production:
+            problems.append(
+                ConfigProblem(
+                    "approval",
+                    None,
+                    f"required in production for a {kind.value} canary: "
+                    "{approvedBy, ticket, expiresAt} "
+                    "(pulumi config set --path involution:approval.*)",
+                )
             )
         return
-    issues: list[tuple[str, object, str]] = []
+    issues: list[ConfigProblem] = []
     if approval.is_expired(now):
         issues.append(
-            (
+            ConfigProblem(
                 "approval.expiresAt",
                 approval.expires_at.isoformat(),
                 f"a time after now ({now.isoformat(timespec='seconds')}): the approval has expired",
@@ -142,44 +153,45 @@ def check_approval(
         )
     if kind is ReleaseType.MAJOR and len(approval.approved_by) < MAJOR_RELEASE_APPROVERS:
         issues.append(
-            (
+            ConfigProblem(
                 "approval.approvedBy",
                 list(approval.approved_by),
                 f"at least {MAJOR_RELEASE_APPROVERS} distinct approvers for a major release",
             )
         )
-    for key, value, allowed in issues:
-        if production:
-            reader.problem(key, value, allowed)
-        else:
-            warnings.append(f"involution:{key} = {value!r}: {allowed}")
+    if production:
+        problems.extend(issues)
+    else:
+        warnings.extend(issue.describe() for issue in issues)
 
 
 def check_gates(
-    reader: ConfigReader,
-    gates: GateResults | None,
-    phase: Phase,
+    gates: GateResults,
+    *,
     production: bool,
+    problems: list[ConfigProblem],
     warnings: list[str],
 ) -> None:
     """Production ships only what passed all six gates; elsewhere a failure is a warning."""
-    if phase is Phase.ROLLBACK:
-        return  # a rollback is never blocked by the release it abandons
-    if gates is None:
-        if production and reader.text("gates") is None:
-            reader.problem(
-                "gates", None, f"required in production: {', '.join(GATE_NAMES)} each `passed`"
+    if not gates.recorded:
+        if production:
+            problems.append(
+                ConfigProblem(
+                    "gates", None, f"required in production: {', '.join(GATE_NAMES)} each `passed`"
+                )
             )
         return
     failing = gates.not_passed()
     if production:
         recorded = dict(gates.results)
-        for name in failing:
-            reader.problem(
+        problems.extend(
+            ConfigProblem(
                 f"gates.{name}",
                 recorded[name],
                 "`passed`: production ships only releases that passed all six quality gates",
             )
+            for name in failing
+        )
     elif failing:
         warnings.append(f"quality gates not passed: {', '.join(failing)}")
 

@@ -81,6 +81,9 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("monitoring", "rollback-trigger thresholds and metric names"),
     ConfigKey("imageBuild", "build and push the engine image from a build context"),
     ConfigKey("kubernetesVersion", "Kubernetes minor version of the target cluster"),
+    ConfigKey("soak", 'how long phases "10", "50", "100" stay live before the next step'),
+    ConfigKey("releaseOverride", "{reason, approvedBy, ticket, expiresAt}: skip one soak"),
+    ConfigKey("promoteFrom", "the stack that must run a version as stable before this one"),
 )
 KNOWN_KEYS = frozenset(k.name for k in CONFIG_KEYS)
 SECRET_KEYS = frozenset(k.name for k in CONFIG_KEYS if k.secret)

@@ -14,7 +14,7 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,8 @@ class MockRun:
     stack: str
     resources: list[RecordedResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    # Stacks read through StackReferences, with the outputs they answered.
+    references: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def of_kind(self, kind: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.custom and r.kind == kind]
@@ -146,15 +148,27 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
-class RecordingMocks(pulumi.runtime.Mocks):
-    """Echo inputs as state, naming auto-named Kubernetes objects the way the provider does."""
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
-    def __init__(self, run: MockRun) -> None:
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Echo inputs as state, naming auto-named Kubernetes objects the way the provider does.
+    StackReferences answer with `stack_outputs` (stack name -> its last outputs)."""
+
+    def __init__(
+        self, run: MockRun, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> None:
         self.run = run
+        self.stack_outputs = dict(stack_outputs or {})
 
     def new_resource(
         self, args: pulumi_mocks.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == STACK_REFERENCE:
+            qualified = str(args.inputs.get("name") or args.resource_id)
+            outputs = self.stack_outputs.get(qualified.rsplit("/", 1)[-1], {})
+            self.run.references[qualified] = dict(outputs)
+            return qualified, {"name": qualified, "outputs": dict(outputs), "secretOutputNames": []}
         secret_paths: list[str] = []
         state = unwrap_secrets(dict(args.inputs), "", secret_paths)
         if args.custom and args.typ.startswith("kubernetes:"):
@@ -240,6 +254,35 @@ def to_config_text(value: Any) -> str:
     return json.dumps(value)
 
 
+# Long enough ago that every soak is over.
+SETTLED_FOR = timedelta(days=365)
+
+
+def default_deployed(
+    raw: Mapping[str, str], now: datetime | None, deployed: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """What the stack last deployed: `deployed` when given (`{}` is a first deployment), else
+    the configured release itself, settled for a year, so any phase renders as a stay."""
+    if deployed is not None:
+        return dict(deployed)
+    since = (now or datetime.now(UTC)) - SETTLED_FOR
+    return {
+        "phase": raw.get("canaryPhase") or "none",
+        "stableVersion": raw.get("stableVersion"),
+        "canaryVersion": raw.get("canaryVersion") or None,
+        "phaseSince": since.isoformat(),
+    }
+
+
+def default_upstream(raw: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """The `promoteFrom` stack already runs, as stable, the version this config brings."""
+    upstream = raw.get("promoteFrom")
+    if not upstream:
+        return {}
+    version = raw.get("canaryVersion") or raw.get("stableVersion")
+    return {upstream: {"phase": "none", "stableVersion": version}}
+
+
 def run_program(
     stack: str,
     overrides: Mapping[str, Any] | None = None,
@@ -247,6 +290,8 @@ def run_program(
     now: datetime | None = None,
     preview: bool = False,
     project_dir: Path = PROJECT_DIR,
+    deployed: Mapping[str, Any] | None = None,
+    upstream: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> MockRun:
     """Run the program for a stack file plus overrides (a value of None removes the key)."""
     from program import deploy  # after mocks are set, as `pulumi up` would
@@ -262,7 +307,9 @@ def run_program(
         atexit.register(_close_worker_loops)
         _cleanup_registered = True
     run = MockRun(stack=stack)
-    mocks = RecordingMocks(run)
+    mocks = RecordingMocks(
+        run, {**(upstream or default_upstream(raw)), stack: default_deployed(raw, now, deployed)}
+    )
     pulumi.runtime.set_mocks(
         mocks, project=NAMESPACE, stack=stack, preview=preview, monitor=RecordingMonitor(mocks)
     )

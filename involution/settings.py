@@ -9,18 +9,16 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from involution.config_alerting import AlertingSettings, read_alerting
 from involution.config_image import ImageBuildSettings, read_image_build
 from involution.config_monitoring import MonitoringSettings, read_monitoring
+from involution.config_path import read_promote_from, read_release_override, read_soak
 from involution.config_reader import ConfigReader
 from involution.config_redis import RedisSettings, read_redis
 from involution.config_release import (
     Approval,
     GateResults,
-    check_approval,
-    check_gates,
     read_approval,
     read_gates,
 )
@@ -46,6 +44,7 @@ from involution.contract import (
 from involution.errors import ConfigError
 from involution.images import ImageRef, ImageRefError
 from involution.phases import ALLOWED_PHASES, Phase, PhasePlan, plan_phase
+from involution.release_path import PathRules
 from involution.versions import TAG_FORM, EngineVersion, ReleaseType, release_type
 
 
@@ -77,6 +76,7 @@ class Settings:
     time_resolver_replicas: int
     approval: Approval | None
     gates: GateResults
+    path: PathRules
     target: ClusterTarget
     kubernetes_version: str
     redis: RedisSettings
@@ -95,7 +95,7 @@ class Settings:
         return self.stable_version
 
 
-def parse_settings(raw: Mapping[str, str], *, stack: str, now: datetime) -> Settings:
+def parse_settings(raw: Mapping[str, str], *, stack: str) -> Settings:
     """Validate the raw config of one stack; raise one ConfigError listing every problem."""
     reader = ConfigReader(raw, SECRET_KEYS)
     warnings: list[str] = []
@@ -108,12 +108,7 @@ def parse_settings(raw: Mapping[str, str], *, stack: str, now: datetime) -> Sett
     release = _read_release(reader, production=production)
     approval = read_approval(reader)
     gates = read_gates(reader)
-    # Release checks guard traffic moving to a canary; a rollback must never be blocked by them.
-    if release.phase.takes_traffic and release.kind.needs_approval:
-        check_approval(
-            reader, approval, kind=release.kind, now=now, production=production, warnings=warnings
-        )
-    check_gates(reader, gates, release.phase, production, warnings)
+    path = _read_path(reader, environment, stack)
     workloads = _read_workloads(reader, environment)
     target = ClusterTarget(
         render_directory=reader.text("renderDirectory") or None,
@@ -151,6 +146,7 @@ def parse_settings(raw: Mapping[str, str], *, stack: str, now: datetime) -> Sett
         time_resolver_replicas=workloads.resolver_replicas,
         approval=approval,
         gates=gates or GateResults.from_mapping({}),
+        path=path,
         target=target,
         kubernetes_version=kubernetes_version,
         redis=redis,
@@ -182,6 +178,14 @@ class _Workloads:
     resolver_version: EngineVersion
     resolver_repository: ImageRef
     resolver_replicas: int
+
+
+def _read_path(reader: ConfigReader, environment: Environment, stack: str) -> PathRules:
+    return PathRules(
+        soak=read_soak(reader, environment),
+        override=read_release_override(reader, production=environment is Environment.PRODUCTION),
+        promote_from=read_promote_from(reader, stack),
+    )
 
 
 def _read_namespace(reader: ConfigReader) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pulumi
@@ -15,8 +15,9 @@ from components.redis_cache import RedisCache, RedisCacheArgs
 from components.time_resolver import TimeResolver, TimeResolverArgs, resolver_url
 from involution.commands import next_commands
 from involution.names import PART_OF, PART_OF_LABEL
+from involution.release_state import log_records, rfc3339
 from involution.settings import Settings
-from program.runtime_config import read_settings
+from program.runtime_config import read_release, read_settings
 
 
 def kubernetes_provider(settings: Settings) -> k8s.Provider:
@@ -57,8 +58,10 @@ def engine_images(
 def deploy(now: datetime | None = None) -> dict[str, Any]:
     """Build every resource of the stack; returns the exported outputs. `now` is the clock the
     release checks use (tests freeze it; `pulumi up` passes none: the real time)."""
-    settings = read_settings(now)  # raises StackConfigError before any resource exists
-    for warning in settings.warnings:
+    settings = read_settings()  # raises StackConfigError before any resource exists
+    checked = read_release(settings, now or datetime.now(UTC))  # ... and so does the path
+    verdict = checked.verdict
+    for warning in (*settings.warnings, *checked.warnings):
         pulumi.log.warn(warning)
 
     provider = kubernetes_provider(settings)
@@ -97,7 +100,7 @@ def deploy(now: datetime | None = None) -> dict[str, Any]:
     connection = redis.connection
     canary = settings.canary_version
     stable_image, canary_image = engine_images(settings)
-    commands = next_commands(settings)
+    commands = next_commands(settings, verdict.soak_until, now=now or datetime.now(UTC))
     release = CanaryRelease(
         "engine",
         CanaryReleaseArgs(
@@ -111,6 +114,7 @@ def deploy(now: datetime | None = None) -> dict[str, Any]:
             instance=settings.stack,
             approval=settings.approval,
             gates=settings.gates,
+            release_override=settings.path.override,
             router_image=settings.nginx_image,
             router_replicas=settings.router_replicas,
             engine_env={"TIME_RESOLVER_URL": resolver_url(), "REDIS_ADDR": connection.address},
@@ -153,6 +157,9 @@ def deploy(now: datetime | None = None) -> dict[str, Any]:
         "nextCommands": commands.as_output(),
         "redisAddress": connection.address,
         "kubernetesVersion": settings.kubernetes_version,
+        "phaseSince": rfc3339(verdict.phase_since),
+        "soakUntil": rfc3339(verdict.soak_until) if verdict.soak_until else None,
+        "releaseLog": log_records(verdict.log),
     }
     for key, value in outputs.items():
         pulumi.export(key, value)

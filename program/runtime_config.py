@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pulumi
 from pulumi.runtime import config as runtime_config
 
 from involution.contract import NAMESPACE
 from involution.errors import ConfigError
+from involution.release_checks import CheckedRelease, check_release
 from involution.settings import Settings, parse_settings
+from program.last_release import deployed_release, upstream_release
 
 
 class StackConfigError(ConfigError, pulumi.RunError):
@@ -27,9 +29,23 @@ def raw_config() -> dict[str, str]:
     }
 
 
-def read_settings(now: datetime | None = None) -> Settings:
-    """Parse and validate the stack config; raises ConfigError before any resource exists."""
+def read_settings() -> Settings:
+    """Parse and validate the stack config; raises StackConfigError before any resource."""
     try:
-        return parse_settings(raw_config(), stack=pulumi.get_stack(), now=now or datetime.now(UTC))
+        return parse_settings(raw_config(), stack=pulumi.get_stack())
+    except ConfigError as error:
+        raise StackConfigError(list(error.problems)) from None
+
+
+def read_release(settings: Settings, now: datetime) -> CheckedRelease:
+    """The step the config asks for against what the stack last deployed; raises
+    StackConfigError, before any resource is registered, when the release path refuses it."""
+    try:
+        return check_release(
+            settings,
+            deployed_release(settings.stack),
+            now=now,
+            read_upstream=upstream_release,
+        )
     except ConfigError as error:
         raise StackConfigError(list(error.problems)) from None

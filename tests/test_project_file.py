@@ -17,7 +17,15 @@ from involution.settings import parse_settings
 
 PROJECT = yaml.safe_load((Path(__file__).parent.parent / "Pulumi.yaml").read_text())
 # A project schema cannot type objects.
-OBJECT_KEYS = {"approval", "gates", "alerting", "monitoring", "imageBuild"}
+OBJECT_KEYS = {
+    "approval",
+    "gates",
+    "alerting",
+    "monitoring",
+    "imageBuild",
+    "soak",
+    "releaseOverride",
+}
 
 
 def test_project_identity() -> None:
@@ -66,7 +74,6 @@ def test_defaults_parse_as_the_program_reads_them() -> None:
     parsed = parse_settings(
         {**raw, "stableVersion": "v1.0.0"},
         stack="dev",
-        now=__import__("datetime").datetime.now(__import__("datetime").UTC),
     )
     assert parsed.canary_version is None
     assert parsed.target.render_directory is None

@@ -115,5 +115,5 @@ def test_dev_without_password_runs_without_auth_and_warns() -> None:
     conf = directives(redis_conf(run))
     assert "include" not in conf
     assert conf["protected-mode"] == "no"
-    settings = parse_settings({"stableVersion": "v1.2.2"}, stack="dev", now=NOW)
+    settings = parse_settings({"stableVersion": "v1.2.2"}, stack="dev")
     assert any("redisPassword is not set" in w for w in settings.warnings)

@@ -311,7 +311,12 @@ def test_outputs(mocked: Runner, phase: str) -> None:
     assert outputs["canaryVersion"] == (None if phase == "none" else "v1.3.0")
     assert outputs["releaseType"] == ("none" if phase == "none" else "minor")
     assert outputs["rollbackTarget"] == "v1.2.2"
-    assert set(outputs["nextCommands"]) == {"advance", "rollback", "stagedRollback"}
+    assert set(outputs["nextCommands"]) == {
+        "advance",
+        "advanceAllowed",
+        "rollback",
+        "stagedRollback",
+    }
 
 
 def test_namespace_enforces_restricted_pod_security(mocked: Runner) -> None:
