@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+CONFIG_HEADING = "invalid stack config"
+PATH_HEADING = "the release path refuses this step"
+
 
 @dataclass(frozen=True)
 class ConfigProblem:
@@ -29,11 +32,12 @@ class ConfigError(ValueError):
     The wiring layer (`program.runtime_config`) re-raises it as a `pulumi.RunError`, which the
     engine prints without a traceback."""
 
-    def __init__(self, problems: list[ConfigProblem]) -> None:
+    def __init__(self, problems: list[ConfigProblem], heading: str = CONFIG_HEADING) -> None:
         self.problems = tuple(problems)
+        self.heading = heading
         lines = [p.describe() for p in problems]
         if len(lines) == 1:
-            message = f"invalid stack config: {lines[0]}"
+            message = f"{heading}: {lines[0]}"
         else:
-            message = "invalid stack config:\n" + "\n".join(f"  - {line}" for line in lines)
+            message = f"{heading}:\n" + "\n".join(f"  - {line}" for line in lines)
         super().__init__(message)

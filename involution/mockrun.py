@@ -149,6 +149,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
+READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -197,6 +198,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def call(
         self, args: pulumi_mocks.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == READ_STACK_OUTPUTS:  # as the engine: an unknown stack is an error
+            qualified = str(args.args.get("name"))
+            if qualified.rsplit("/", 1)[-1] not in self.stack_outputs:
+                raise KeyError(f"unknown stack {qualified!r}")
         return {}, None
 
 

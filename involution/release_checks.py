@@ -12,7 +12,7 @@ from datetime import datetime
 
 from involution.config_release import check_approval, check_gates
 from involution.contract import Environment
-from involution.errors import ConfigError, ConfigProblem
+from involution.errors import PATH_HEADING, ConfigError, ConfigProblem
 from involution.phases import Phase
 from involution.release_path import DesiredRelease, Verdict, judge
 from involution.release_state import DeployedRelease, UpstreamRelease
@@ -66,5 +66,5 @@ def check_release(
             f"{', ' + override.ticket if override.ticket else ''}); recorded in releaseLog"
         )
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(problems, PATH_HEADING)
     return CheckedRelease(verdict=replace(verdict, problems=()), warnings=tuple(warnings))

@@ -286,7 +286,17 @@ def _check_soak(
     """True when the soak is skipped by the override (which is then recorded)."""
     soak = rules.soak.of(deployed.phase)
     since = deployed.phase_since
-    if since is None or soak.total_seconds() <= 0:
+    if soak.total_seconds() <= 0:
+        return False
+    if since is None:  # deployed before phaseSince was recorded: the soak cannot be judged
+        problems.append(
+            ConfigProblem(
+                f"soak.{deployed.phase.value}",
+                format_duration(soak),
+                f"a known time in phase {deployed.phase.value}: the last deployment recorded no "
+                "phaseSince; `pulumi up` at the same phase records it, the soak counts from then",
+            )
+        )
         return False
     in_phase = now - since
     if in_phase >= soak:

@@ -17,6 +17,8 @@ from involution.versions import EngineVersion, VersionError
 
 # The local file backend names every stack `organization/<project>/<stack>`.
 FILE_BACKEND_ORGANIZATION = "organization"
+# The engine's builtin function behind StackReference reads.
+READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 
 
 def qualified_stack_name(stack: str) -> str:
@@ -37,8 +39,20 @@ def deployed_release(stack: str) -> DeployedRelease | None:
     return DeployedRelease.from_outputs(stack_outputs("last-release", stack))
 
 
+def stack_exists(stack: str) -> bool:
+    """Whether the backend knows `stack`. A StackReference to an unknown stack fails the whole
+    update with the engine's own error; this builtin read fails alone, so it can be asked."""
+    try:
+        pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": qualified_stack_name(stack)})
+    except Exception:  # the engine's error names the stack; only yes or no matters here
+        return False
+    return True
+
+
 def upstream_release(stack: str) -> UpstreamRelease:
     """The stable version the `promoteFrom` stack runs, if any."""
+    if not stack_exists(stack):
+        return UpstreamRelease(stack=stack, stable=None)
     value = stack_outputs("upstream-release", stack).get("stableVersion")
     try:
         stable = EngineVersion.parse(value) if isinstance(value, str) else None

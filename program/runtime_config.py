@@ -34,7 +34,7 @@ def read_settings() -> Settings:
     try:
         return parse_settings(raw_config(), stack=pulumi.get_stack())
     except ConfigError as error:
-        raise StackConfigError(list(error.problems)) from None
+        raise StackConfigError(list(error.problems), error.heading) from None
 
 
 def read_release(settings: Settings, now: datetime) -> CheckedRelease:
@@ -48,4 +48,4 @@ def read_release(settings: Settings, now: datetime) -> CheckedRelease:
             read_upstream=upstream_release,
         )
     except ConfigError as error:
-        raise StackConfigError(list(error.problems)) from None
+        raise StackConfigError(list(error.problems), error.heading) from None

@@ -330,3 +330,12 @@ def test_durations(text: str, value: timedelta) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_a_deployment_without_phase_since_cannot_skip_its_soak() -> None:
+    legacy = DeployedRelease(phase=Phase.P10, stable=STABLE, canary=CANARY, phase_since=None)
+    refused = run(legacy, desired("50"), PRODUCTION)
+    assert keys(refused) == ["soak.10"]
+    stay = run(legacy, desired("10"), PRODUCTION)
+    assert stay.problems == ()
+    assert stay.phase_since == NOW
