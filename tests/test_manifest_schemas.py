@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from involution.mockrun import MockRun
+from harness.mockrun import MockRun
 from involution.settings import DEFAULT_KUBERNETES_VERSION
 from tests.conftest import STACKS, TRAFFIC_PHASES, canary_overrides
 from tests.crd_schemas import crd_schemas, crd_validation_errors
