@@ -167,12 +167,12 @@ def wrk_summary(output: str) -> str:
     figures = []
     for pattern in (
         r"Requests/sec:\s+\S+",
-        r"50%\s+\S+",
-        r"99%\s+\S+",
+        r"^\s*50%\s+\S+",
+        r"^\s*99%\s+\S+",
         r"Socket errors:[^\n]+",
         r"Non-2xx or 3xx responses: \d+",
     ):
-        found = re.search(pattern, output)
+        found = re.search(pattern, output, re.MULTILINE)
         if found:
             figures.append(" ".join(found[0].split()))
     return "; ".join(figures) or output.strip()
