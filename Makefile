@@ -5,7 +5,7 @@ PYTHON ?= python3
 BIN := venv/bin
 STACK ?= dev
 
-.PHONY: venv engine tools deploy preview test unit lint typecheck golden bench clean
+.PHONY: venv engine tools deploy preview test unit lint typecheck golden bench bench-quick clean
 
 venv:
 	@PYTHON=$(PYTHON) scripts/venv.sh requirements-dev.txt
@@ -30,7 +30,7 @@ lint: venv
 
 # Two runs: the program and the policy pack each have a __main__ module.
 typecheck: venv
-	$(BIN)/mypy __main__.py involution components program tools benchmarks tests
+	$(BIN)/mypy __main__.py involution components program harness tools benchmarks tests
 	$(BIN)/mypy policies
 
 unit: venv
@@ -42,11 +42,16 @@ test: venv engine tools lint typecheck unit
 golden: venv
 	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_golden.py
 
+# Figures, never assertions. QUICK=1 (or `make bench-quick`): every benchmark once, small load.
+QUICK ?=
 bench: venv engine tools
-	$(BIN)/python -m benchmarks.mock_run
-	$(BIN)/python -m benchmarks.nginx_split
-	$(BIN)/python -m benchmarks.policy_check
-	$(BIN)/python -m benchmarks.engine
+	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.mock_run
+	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.nginx_split
+	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.policy_check
+	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.engine
+
+bench-quick:
+	@$(MAKE) --no-print-directory bench QUICK=1
 
 clean:
 	rm -rf rendered .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,6 +1,6 @@
 """Time one mocked run of the production stack (median of 5) against a one-resource baseline.
 
-    python -m benchmarks.mock_run [--runs 5]
+    python -m benchmarks.mock_run [--runs 5]      # BENCH_QUICK=1: one run
 
 Both are measured in the same process after one warm-up, so the ratio says what the program
 itself costs over the Pulumi mock machinery; the cold figure includes interpreter start and
@@ -21,11 +21,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi.runtime.sync_await import _sync_await
 
-from involution.mockrun import MockRun, RecordingMocks
-from tests.conftest import VALID_APPROVAL, run_scenario
+from benchmarks.quick import full_or_quick, mode
+from harness.mockrun import MockRun, RecordingMocks
+from harness.scenarios import approval_expiring, canary_overrides, run_scenario
 
+# The real clock, as `pulumi up` runs: the approval is valid for an hour from the start.
 NOW = datetime.now(UTC)
-CANARY = {"canaryVersion": "v1.3.0", "canaryPhase": "50", "approval": VALID_APPROVAL}
+CANARY = canary_overrides("50", approval=approval_expiring(NOW))
 
 
 def baseline_run() -> None:
@@ -40,7 +42,7 @@ def baseline_run() -> None:
 
 
 def production_run() -> None:
-    run_scenario("production", CANARY)  # with the secrets an operator sets per stack
+    run_scenario("production", CANARY, now=NOW)  # with the secrets an operator sets per stack
 
 
 def median_seconds(fn: Callable[[], None], runs: int) -> tuple[float, list[float]]:
@@ -55,9 +57,11 @@ def median_seconds(fn: Callable[[], None], runs: int) -> tuple[float, list[float
 
 def cold_seconds(runs: int) -> float:
     code = (
-        "from tests.conftest import VALID_APPROVAL, run_scenario;"
-        "run_scenario('production', {'canaryVersion': 'v1.3.0', 'canaryPhase': '50',"
-        " 'approval': VALID_APPROVAL})"
+        "from datetime import UTC, datetime;"
+        "from harness.scenarios import approval_expiring, canary_overrides, run_scenario;"
+        "now = datetime.now(UTC);"
+        "run_scenario('production', canary_overrides('50', approval=approval_expiring(now)),"
+        " now=now)"
     )
     samples = []
     for _ in range(runs):
@@ -69,13 +73,15 @@ def cold_seconds(runs: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=full_or_quick(5, 1))
     runs = parser.parse_args().runs
     base, _ = median_seconds(baseline_run, runs)
     prod, samples = median_seconds(production_run, runs)
     cold = cold_seconds(runs)
-    resources = len(run_scenario("production", CANARY).resources)
-    print(f"mocked run, production stack at phase 50 ({resources} resources), {runs} runs")
+    resources = len(run_scenario("production", CANARY, now=NOW).resources)
+    print(
+        f"mocked run, production stack at phase 50 ({resources} resources), {runs} runs, {mode()}"
+    )
     print(f"  warm median     {prod * 1000:8.1f} ms   samples {[round(s * 1000) for s in samples]}")
     print(f"  baseline median {base * 1000:8.1f} ms   (one ConfigMap, same mocks)")
     print(f"  ratio           {prod / base:8.1f} x baseline")

@@ -3,6 +3,7 @@ split error per phase, failed GETs across phase reloads and on losing the canary
 latency nginx adds over calling an engine directly, all measured in the same run.
 
     python -m benchmarks.nginx_split [--requests 10000] [--latency-requests 5000] [--no-wrk]
+    BENCH_QUICK=1 python -m benchmarks.nginx_split    # a tenth of the load, 4 switches
 
 The clients are keep-alive clients that retry an idempotent GET once when it meets a reused
 connection the server closed (as real clients do). wrk's figures, printed last, count those
@@ -21,21 +22,16 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
+from benchmarks.quick import full_or_quick, mode
+from harness.backends import Backend, engine_backends
+from harness.live_scenarios import canary_loss_under_load, reloads_under_load, spread_over_workers
+from harness.load import ClientPool, latencies
+from harness.nginx import Nginx, RouterPorts
+from harness.scenarios import approval_expiring, canary_overrides, run_scenario
+from harness.tooling import find_tool
 from involution.phases import Phase
-from tests.conftest import canary_overrides, run_scenario
-from tests.live_nginx import (
-    Backend,
-    ClientPool,
-    Nginx,
-    RouterPorts,
-    canary_loss_under_load,
-    engine_backends,
-    latencies,
-    reloads_under_load,
-    spread_over_workers,
-)
-from tests.tooling import find_tool
 from tools.render import config_files
 
 STACK = "production"
@@ -44,14 +40,14 @@ SWITCH_CYCLE = ("10", "50", "100", "50", "10", "rollback", "none")
 CONNECTIONS = 8
 
 
-def program_confs() -> dict[str, str]:
-    """nginx.conf per phase, as the program renders it into the router ConfigMap."""
-    return {
-        phase: config_files(
-            run_scenario(STACK, canary_overrides(phase) if phase != "none" else None)
-        )["nginx.conf"]
-        for phase in PHASES
-    }
+def program_confs(now: datetime) -> dict[str, str]:
+    """nginx.conf per phase, as the program renders it into the router ConfigMap at `now`."""
+    approval = approval_expiring(now)
+    confs: dict[str, str] = {}
+    for phase in PHASES:
+        overrides = canary_overrides(phase, approval=approval) if phase != "none" else None
+        confs[phase] = config_files(run_scenario(STACK, overrides, now=now))["nginx.conf"]
+    return confs
 
 
 def ms(seconds: float) -> str:
@@ -113,7 +109,9 @@ def reload_failures(
     )
 
 
-def canary_loss(binary: str, confs: dict[str, str], backends: tuple[Backend, Backend]) -> None:
+def canary_loss(
+    binary: str, confs: dict[str, str], backends: tuple[Backend, Backend], window: int
+) -> None:
     _, canary = backends
     with (
         Nginx(binary, RouterPorts.around(*backends)) as router,
@@ -122,7 +120,7 @@ def canary_loss(binary: str, confs: dict[str, str], backends: tuple[Backend, Bac
         router.start(confs["50"])
         try:
             loss = canary_loss_under_load(
-                pool, canary, outage_seconds=1.0, window=2_000, timeout=20.0
+                pool, canary, outage_seconds=1.0, window=window, timeout=20.0
             )
         finally:
             if not canary.running:
@@ -169,50 +167,58 @@ def wrk_summary(output: str) -> str:
     figures = []
     for pattern in (
         r"Requests/sec:\s+\S+",
-        r"50%\s+\S+",
-        r"99%\s+\S+",
+        r"^\s*50%\s+\S+",
+        r"^\s*99%\s+\S+",
         r"Socket errors:[^\n]+",
         r"Non-2xx or 3xx responses: \d+",
     ):
-        found = re.search(pattern, output)
+        found = re.search(pattern, output, re.MULTILINE)
         if found:
             figures.append(" ".join(found[0].split()))
     return "; ".join(figures) or output.strip()
 
 
 def wrk_figures(
-    wrk: str, binary: str, confs: dict[str, str], backends: tuple[Backend, Backend]
+    wrk: str, binary: str, confs: dict[str, str], backends: tuple[Backend, Backend], seconds: int
 ) -> None:
+    """Steady load for `seconds`, then load for `seconds` + 3 while nginx reloads every 0.2 s."""
+    reloads = 4 * seconds
     print("wrk's figures (it counts a keep-alive close race at reload as a read error)")
     with Nginx(binary, RouterPorts.around(*backends)) as router:
         router.start(confs["50"])
         url = f"http://127.0.0.1:{router.ports.listen}/"
         command = [wrk, "-t2", "-c16", "--latency"]
-        steady = subprocess.run([*command, "-d5s", url], capture_output=True, text=True, check=True)
-        print(f"  phase 50, 5 s, 2 threads, 16 connections: {wrk_summary(steady.stdout)}")
+        steady = subprocess.run(
+            [*command, f"-d{seconds}s", url], capture_output=True, text=True, check=True
+        )
+        print(f"  phase 50, {seconds} s, 2 threads, 16 connections: {wrk_summary(steady.stdout)}")
         result: dict[str, str] = {}
 
         def run_wrk() -> None:
             done = subprocess.run(
-                [*command, "-d8s", url], capture_output=True, text=True, check=True
+                [*command, f"-d{seconds + 3}s", url], capture_output=True, text=True, check=True
             )
             result["out"] = done.stdout
 
         thread = threading.Thread(target=run_wrk)
         thread.start()
         time.sleep(0.5)
-        for phase in itertools.islice(itertools.cycle(SWITCH_CYCLE), 20):
+        for phase in itertools.islice(itertools.cycle(SWITCH_CYCLE), reloads):
             router.reload(confs[phase])
             time.sleep(0.2)
         thread.join()
-    print(f"  during 20 reloads, 8 s: {wrk_summary(result.get('out', ''))}")
+    print(f"  during {reloads} reloads, {seconds + 3} s: {wrk_summary(result.get('out', ''))}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=10_000, help="GETs per split phase")
-    parser.add_argument("--switches", type=int, default=20)
-    parser.add_argument("--latency-requests", type=int, default=5_000)
+    parser.add_argument(
+        "--requests", type=int, default=full_or_quick(10_000, 1_000), help="GETs per split phase"
+    )
+    parser.add_argument("--switches", type=int, default=full_or_quick(20, 4))
+    parser.add_argument("--latency-requests", type=int, default=full_or_quick(5_000, 500))
+    parser.add_argument("--recovery-window", type=int, default=full_or_quick(2_000, 500))
+    parser.add_argument("--wrk-seconds", type=int, default=full_or_quick(5, 1))
     parser.add_argument("--no-wrk", action="store_true")
     args = parser.parse_args(argv)
     binary = find_tool("nginx")
@@ -222,19 +228,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     version = subprocess.run(
         [binary, "-v"], capture_output=True, text=True, check=True
     ).stderr.strip()
-    confs = program_confs()
+    confs = program_confs(datetime.now(UTC))
     with engine_backends() as backends:
         with Nginx(binary, RouterPorts.around(*backends)) as probe:
             probe.start(confs["none"])
             workers = len(probe.workers())
-        print(f"{version}, {workers} worker processes as rendered, {STACK} stack's config")
+        print(
+            f"{version}, {workers} worker processes as rendered, {STACK} stack's config, {mode()}"
+        )
         split_errors(binary, confs, backends, args.requests)
         reload_failures(binary, confs, backends, args.switches)
-        canary_loss(binary, confs, backends)
+        canary_loss(binary, confs, backends, args.recovery_window)
         latency_overhead(binary, confs, backends, args.latency_requests)
         wrk = find_tool("wrk")
         if wrk and not args.no_wrk:
-            wrk_figures(wrk, binary, confs, backends)
+            wrk_figures(wrk, binary, confs, backends, args.wrk_seconds)
     return 0
 
 

@@ -1,11 +1,12 @@
 """Time the policy check of the whole production stack through the pack (median of 5).
 
-    python -m benchmarks.policy_check [--runs 5]
+    python -m benchmarks.policy_check [--runs 5]  # BENCH_QUICK=1: one run
 
 Prints, separately: starting the pack process (spawn, port on stdout, Handshake,
 ConfigureStack, GetAnalyzerInfo); one whole check (Configure, Analyze for every resource,
 AnalyzeStack); one Analyze of a single Deployment; one AnalyzeStack. The resources are those of
-a production canary at 50% rendered under mocks once, outside the timings.
+a production canary at 50% rendered under mocks once, outside the timings, on the real clock
+with an approval valid for an hour from the start (the pack judges expiry against now).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
-from involution.mockrun import run_program
-from tests.conftest import NOW, STACK_SECRETS, canary_overrides
+from benchmarks.quick import full_or_quick, mode
+from harness.scenarios import approval_expiring, canary_overrides, run_scenario
 from tools.policy_client import (
     CONFIG_DIR,
     PackResource,
@@ -35,9 +37,9 @@ def median_ms(fn: Callable[[], object], runs: int) -> tuple[float, list[float]]:
     return statistics.median(samples), samples
 
 
-def production_resources() -> list[PackResource]:
-    overrides = {**STACK_SECRETS["production"], **canary_overrides("50")}
-    return resources_from_run(run_program("production", overrides, now=NOW, preview=True))
+def production_resources(now: datetime) -> list[PackResource]:
+    canary = canary_overrides("50", approval=approval_expiring(now))
+    return resources_from_run(run_scenario("production", canary, now=now, preview=True))
 
 
 def start_and_stop() -> None:
@@ -47,9 +49,9 @@ def start_and_stop() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=full_or_quick(5, 1))
     runs = parser.parse_args().runs
-    resources = production_resources()
+    resources = production_resources(datetime.now(UTC))
     config = load_policy_config(CONFIG_DIR / "production.json")
     deployment = next(r for r in resources if r.type == "kubernetes:apps/v1:Deployment")
 
@@ -66,6 +68,7 @@ def main() -> None:
         analyze, _ = median_ms(lambda: pack.analyze(deployment), runs * 4)
         analyze_stack, _ = median_ms(lambda: pack.analyze_stack(resources), runs)
 
+    print(f"policy check, {mode()}")
     print(f"resources checked:                   {len(resources)} (production, canary at 50%)")
     print(f"pack startup (median of {runs}):          {startup:7.1f} ms  {_fmt(startup_samples)}")
     print(f"whole check (median of {runs}):           {check:7.1f} ms  {_fmt(check_samples)}")

@@ -1,24 +1,139 @@
 #!/usr/bin/env bash
-# pulumi.sh ARGS...: `pulumi ARGS` for this project, offline, with the stack of --stack
-# (default dev) selected and created on first use. Examples:
+# pulumi.sh ARGS...: `pulumi ARGS` for this project, offline, on the stack of --stack (else
+# $STACK, else the selected stack, else dev), created on first use. `. scripts/env.sh` makes
+# plain `pulumi` run this. Examples:
 #   scripts/pulumi.sh up --yes --stack dev
+#   scripts/pulumi.sh config set --stack dev involution:canaryPhase 10
 #   scripts/pulumi.sh preview --diff --stack staging
+#
+# The tracked Pulumi.<stack>.yaml holds the release (its `config:`), never this machine's
+# secrets-provider settings: Pulumi writes the passphrase's `encryptionsalt` into the stack
+# file it uses, and the salt only works with this machine's passphrase. So commands that read
+# stack config run with `--config-file` on a copy in $INVOLUTION_STACK_CONFIG_DIR (next to the
+# state, outside the repository): the tracked file plus the salt. Afterwards the salt stays
+# there and any config change (`pulumi config set/rm`) is written back to the tracked file.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 # shellcheck source=scripts/env.sh
 . scripts/env.sh
 
-stack=${STACK:-dev}
+PROVIDER_LINE='^(encryptionsalt|secretsprovider|encryptedkey):'
+
+# --- which stack, which command ------------------------------------------------------------
 args=("$@")
+stack=""
+positional=()
+own_config_file=false
 for ((i = 0; i < ${#args[@]}; i++)); do
   case "${args[i]}" in
-    --stack|-s) stack=${args[i+1]:-$stack} ;;
+    --) break ;;
+    --stack|-s) stack=${args[i+1]:-}; i=$((i + 1)) ;;
     --stack=*) stack=${args[i]#--stack=} ;;
+    --config-file|--config-file=*) own_config_file=true ;;
+    -*) ;;
+    *) positional+=("${args[i]}") ;;
   esac
 done
-if ! pulumi stack select "$stack" >/dev/null 2>&1; then
-  echo "pulumi.sh: creating stack $stack (state in $PULUMI_BACKEND_URL)" >&2
-  pulumi stack init "$stack" --secrets-provider passphrase >/dev/null
+subcommand=${positional[0]:-}
+# `pulumi stack init|rm|select NAME`
+if [[ $subcommand == stack && -z $stack && ${#positional[@]} -ge 3 ]]; then
+  case "${positional[1]}" in init|rm|select) stack=${positional[2]} ;; esac
 fi
-exec pulumi "$@"
+stack_given=true
+if [[ -z $stack ]]; then
+  stack_given=false
+  stack=${STACK:-$(command pulumi stack --show-name 2>/dev/null || true)}
+  stack=${stack:-dev}
+fi
+
+tracked="$ROOT/Pulumi.$stack.yaml"
+local_dir="$INVOLUTION_STACK_CONFIG_DIR"
+local_file="$local_dir/Pulumi.$stack.yaml"
+provider_file="$local_dir/Pulumi.$stack.secrets-provider"
+mkdir -p "$local_dir"
+
+# --- the tracked file and this machine's secrets-provider lines ----------------------------
+without_provider() { grep -Ev "$PROVIDER_LINE" "$1" || true; }
+
+# Moves secrets-provider lines Pulumi (or an older make deploy) wrote into the tracked file.
+adopt_provider_lines() {
+  [[ -f $tracked ]] && grep -Eq "$PROVIDER_LINE" "$tracked" || return 0
+  grep -E "$PROVIDER_LINE" "$tracked" > "$provider_file"
+  local rest
+  rest=$(without_provider "$tracked")
+  if [[ -z ${rest//[[:space:]]/} ]]; then
+    rm -f "$tracked"  # Pulumi made it for the salt alone (`stack init` of an untracked stack)
+  else
+    printf '%s\n' "$rest" > "$tracked"
+  fi
+}
+
+compose_local_file() {
+  adopt_provider_lines
+  { if [[ -f $tracked ]]; then cat "$tracked"; fi
+    if [[ -f $provider_file ]]; then cat "$provider_file"; fi
+  } > "$local_file"
+}
+
+# After a command: the salt back to its own file, a changed config to the tracked file.
+split_local_file() {
+  [[ -f $local_file ]] || return 0
+  if grep -Eq "$PROVIDER_LINE" "$local_file"; then
+    grep -E "$PROVIDER_LINE" "$local_file" > "$provider_file"
+  fi
+  local rest current=""
+  rest=$(without_provider "$local_file")
+  if [[ -f $tracked ]]; then current=$(cat "$tracked"); fi
+  if [[ $rest != "$current" && ( -f $tracked || $subcommand == config ) ]]; then
+    printf '%s\n' "$rest" > "$tracked"
+  fi
+}
+
+with_config_file() {
+  # Before a `--` (positional arguments follow it), else at the end.
+  local out=() inserted=false arg
+  for arg in "$@"; do
+    if [[ $arg == -- && $inserted == false ]]; then
+      out+=(--config-file "$local_file" --)
+      inserted=true
+    else
+      out+=("$arg")
+    fi
+  done
+  $inserted || out+=(--config-file "$local_file")
+  $stack_given || out+=(--stack "$stack")
+  printf '%s\0' "${out[@]}"
+}
+
+status=0
+case "$subcommand" in
+  up|preview|destroy|refresh|import|watch|config)
+    if $own_config_file; then
+      command pulumi "$@" || status=$?
+      exit "$status"
+    fi
+    if ! command pulumi stack select "$stack" >/dev/null 2>&1; then
+      echo "pulumi.sh: creating stack $stack (state in $PULUMI_BACKEND_URL)" >&2
+      command pulumi stack init "$stack" --secrets-provider passphrase >/dev/null
+      adopt_provider_lines
+    fi
+    compose_local_file
+    mapfile -d '' wrapped < <(with_config_file "$@")
+    command pulumi "${wrapped[@]}" || status=$?
+    split_local_file
+    ;;
+  *)
+    # Other commands (stack init/rm/history, version, ...) use the tracked file directly, if
+    # at all: keep whatever secrets-provider lines they write out of it.
+    before=""
+    if [[ -f $tracked ]]; then before=$(cat "$tracked"); fi
+    command pulumi "$@" || status=$?
+    adopt_provider_lines
+    if [[ $subcommand == stack && ! -f $tracked && -n $before ]]; then
+      printf '%s\n' "$before" > "$tracked"  # `stack rm` deletes it: the release stays tracked
+      rm -f "$provider_file" "$local_file"
+    fi
+    ;;
+esac
+exit "$status"

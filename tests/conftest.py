@@ -1,4 +1,8 @@
-"""Shared fixtures: mocked runs of the real program, cached per scenario."""
+"""Shared fixtures: mocked runs of the real program, cached per scenario.
+
+The scenarios live in harness/scenarios.py (benchmarks share them); the tests bind them to a
+frozen clock, so approvals expire relative to it, not to the day the suite runs.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,30 @@ from typing import Any
 
 import pytest
 
-from involution.mockrun import MockRun, run_program
-from tests.engine import EngineProject, make_project
+from harness import scenarios
+from harness.engine import EngineProject, make_project
+from harness.mockrun import MockRun
+from harness.scenarios import STACK_SECRETS, TEST_ALERTING, TEST_REDIS_PASSWORD
+from tests.tooling import or_missing
+
+__all__ = [
+    "NOW",
+    "STACKS",
+    "STACK_SECRETS",
+    "TEST_ALERTING",
+    "TEST_REDIS_PASSWORD",
+    "TRAFFIC_PHASES",
+    "VALID_APPROVAL",
+    "canary_overrides",
+    "run_scenario",
+]
 
 # A fixed clock: approvals in tests expire relative to it, not to the day the suite runs.
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 STACKS = ("dev", "staging", "production")
 TRAFFIC_PHASES = ("10", "50", "100", "rollback")
 
+# Valid at NOW only: a test that judges it needs NOW's clock, which run_scenario passes.
 VALID_APPROVAL = {
     "approvedBy": ["ana.release", "raj.sre"],
     "ticket": "CHG-2041",
@@ -24,40 +44,22 @@ VALID_APPROVAL = {
 }
 
 
-# Secrets are never committed: operators set them with `pulumi config set --secret`; the
-# scenarios set test values the same way a stack would carry them.
-TEST_REDIS_PASSWORD = "test-redis-password-4f1c"
-TEST_ALERTING = {
-    "slackWebhookUrl": "https://hooks.slack.example/services/T000/B000/test",
-    "slackChannel": "#involution-releases",
-    "pagerdutyRoutingKey": "test-pagerduty-routing-key-0123456789",
-    "emailTo": "releases@involution.example",
-    "emailFrom": "alertmanager@involution.example",
-    "emailSmarthost": "smtp.involution.example:587",
-}
-STACK_SECRETS: dict[str, dict[str, Any]] = {
-    "dev": {"redisPassword": TEST_REDIS_PASSWORD},
-    "staging": {"redisPassword": TEST_REDIS_PASSWORD},
-    "production": {"redisPassword": TEST_REDIS_PASSWORD, "alerting": TEST_ALERTING},
-}
-
-
 def run_scenario(
     stack: str, overrides: Mapping[str, Any] | None = None, *, now: datetime = NOW
 ) -> MockRun:
-    """The stack file plus its secrets plus `overrides` (None removes a key)."""
-    return run_program(stack, {**STACK_SECRETS.get(stack, {}), **(overrides or {})}, now=now)
+    """The stack file plus its secrets plus `overrides` (None removes a key), at NOW."""
+    return scenarios.run_scenario(stack, overrides, now=now)
 
 
 def canary_overrides(phase: str, canary: str = "v1.3.0") -> dict[str, Any]:
-    """A minor canary at `phase`, approved so production accepts it."""
-    return {"canaryVersion": canary, "canaryPhase": phase, "approval": VALID_APPROVAL}
+    """A minor canary at `phase`, approved (VALID_APPROVAL) so production accepts it at NOW."""
+    return scenarios.canary_overrides(phase, canary, approval=VALID_APPROVAL)
 
 
 @pytest.fixture
 def engine_project(tmp_path: Path) -> EngineProject:
     """A copy of the project with its own state and passphrase, run by the real engine."""
-    return make_project(tmp_path)
+    return or_missing(lambda: make_project(tmp_path))
 
 
 @pytest.fixture(scope="session")

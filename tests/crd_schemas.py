@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests import yaml_load
+from harness import yaml_load
 from tests.tooling import require_tool
 
 # The operator release whose CRDs a cluster with kube-prometheus-stack runs; bump together.

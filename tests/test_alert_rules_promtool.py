@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from involution.mockrun import MockRun
+from harness.mockrun import MockRun
 from tests.conftest import STACKS, canary_overrides
 from tests.tooling import require_tool
 from tools.render import alert_rules

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from involution.mockrun import MockRun
+from harness.mockrun import MockRun
 from tests.conftest import canary_overrides
 
 Runner = Callable[..., MockRun]

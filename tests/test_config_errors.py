@@ -8,9 +8,9 @@ from typing import Any
 import pulumi
 import pytest
 
-from involution import mockrun
+from harness import mockrun
+from harness.mockrun import MOCK_SECRET, load_stack_config
 from involution.errors import ConfigError
-from involution.mockrun import MOCK_SECRET, load_stack_config
 from tests.conftest import NOW, TEST_ALERTING, VALID_APPROVAL, run_scenario
 
 EXPIRED = {**VALID_APPROVAL, "expiresAt": "2026-11-01T00:00:00Z"}

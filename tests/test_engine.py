@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.engine import EngineProject, history
 from tests.conftest import TEST_ALERTING, TEST_REDIS_PASSWORD
-from tests.engine import EngineProject, history
 from tests.nginx_parse import upstream_weights
 
 pytestmark = pytest.mark.engine

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from involution.mockrun import MockRun
+from harness.mockrun import MockRun
 from tests.conftest import canary_overrides
 
 Runner = Callable[..., MockRun]

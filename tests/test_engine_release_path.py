@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.engine import EngineProject
+from harness.engine import EngineProject
 
 pytestmark = pytest.mark.engine
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from involution.golden import golden_document
-from involution.mockrun import MockRun
+from harness.golden import golden_document
+from harness.mockrun import MockRun
 from tests.conftest import STACKS, TRAFFIC_PHASES, canary_overrides
 
 GOLDEN_DIR = Path(__file__).parent / "golden"

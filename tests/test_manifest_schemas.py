@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from harness.mockrun import MockRun
 from involution.contract import DEFAULT_KUBERNETES_VERSION
-from involution.mockrun import MockRun
 from tests.conftest import STACKS, TRAFFIC_PHASES, canary_overrides
 from tests.crd_schemas import crd_schemas, crd_validation_errors
 from tests.tooling import missing

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from involution.mockrun import MockRun, RecordedResource
+from harness.mockrun import MockRun, RecordedResource
 from tests.conftest import STACKS, TEST_ALERTING, canary_overrides
 
 Runner = Callable[..., MockRun]

@@ -1,7 +1,7 @@
 """The program's nginx.conf run by a real nginx: syntax, split, phase switches, a lost canary.
 
 Each config is the text the program puts in the router ConfigMap (mocked run), with only the
-upstream hosts, listen ports and temp paths rewritten for loopback (`live_nginx.localize`).
+upstream hosts, listen ports and temp paths rewritten for loopback (`harness.nginx.localize`).
 nginx runs with the rendered `worker_processes 2`; the shared upstream `zone` keeps one
 smooth weighted round-robin sequence for all workers, so the split is exact, not statistical.
 """
@@ -14,22 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from involution.mockrun import MockRun
-from involution.phases import Phase
-from tests.conftest import STACKS, TRAFFIC_PHASES, canary_overrides
-from tests.live_nginx import (
-    Backend,
+from harness.backends import Backend, engine_backends
+from harness.live_scenarios import (
     CanaryLoss,
-    ClientPool,
-    Nginx,
-    NginxError,
-    RouterPorts,
     canary_loss_under_load,
-    engine_backends,
-    localize,
     reloads_under_load,
     spread_over_workers,
 )
+from harness.load import ClientPool
+from harness.mockrun import MockRun
+from harness.nginx import Nginx, NginxError, RouterPorts, localize
+from involution.phases import Phase
+from tests.conftest import STACKS, TRAFFIC_PHASES, canary_overrides
 from tests.nginx_parse import upstream_servers
 from tests.tooling import require_tool
 from tools.render import config_files

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from involution.mockrun import MockRun
+from harness.mockrun import MockRun
 from tests.conftest import STACKS, TRAFFIC_PHASES, VALID_APPROVAL, canary_overrides
 from tests.policy_harness import KNOWN_ADVISORIES, check, environment_config, shared_pack
 from tools.policy_client import (

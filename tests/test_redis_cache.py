@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from involution.mockrun import MockRun, RecordedResource
+from harness.mockrun import MockRun, RecordedResource
 from involution.redis_conf import auth_conf
 from tests.conftest import STACKS, TEST_REDIS_PASSWORD, canary_overrides
 
@@ -106,7 +106,7 @@ def test_network_policy_admits_only_engine_and_resolver(mocked: Runner) -> None:
 
 
 def test_dev_without_password_runs_without_auth_and_warns() -> None:
-    from involution.mockrun import run_program
+    from harness.mockrun import run_program
     from involution.settings import parse_settings
     from tests.conftest import NOW
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from involution.mockrun import MockRun
+from harness.mockrun import MockRun
 from involution.redis_conf import AUTH_INCLUDE_PATH, auth_conf
 from tests.conftest import TEST_REDIS_PASSWORD
 from tests.test_redis_cache import redis_conf

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from involution.mockrun import MockRun, RecordedResource, run_program
+from harness.mockrun import MockRun, RecordedResource, run_program
 from tests.conftest import (
     STACK_SECRETS,
     STACKS,

@@ -1,25 +1,21 @@
-"""Real tools for the tests: found on PATH (or Debian's sbin), or the test fails in CI."""
+"""Real tools for the tests: found on PATH (or Debian's sbin), or the test fails in CI.
+
+The lookup is harness.tooling's (benchmarks share it); what a test does when something is
+absent is decided here, once.
+"""
 
 from __future__ import annotations
 
-import os
-import shutil
-from typing import NoReturn
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
 
 import pytest
 
-# Debian installs nginx in /usr/sbin, which a non-root PATH often lacks.
-TOOL_DIRS = ("/usr/sbin", "/sbin", "/usr/local/sbin")
+from harness.tooling import ToolMissing, find_tool, in_ci, tool_path
 
+__all__ = ["find_tool", "in_ci", "missing", "or_missing", "require_tool"]
 
-def in_ci() -> bool:
-    """CI must run every layer: a missing tool there is a broken image, not a reason to skip."""
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
-def find_tool(name: str) -> str | None:
-    path = os.pathsep.join([os.environ.get("PATH", ""), *TOOL_DIRS])
-    return shutil.which(name, path=path)
+T = TypeVar("T")
 
 
 def missing(message: str) -> NoReturn:
@@ -30,9 +26,14 @@ def missing(message: str) -> NoReturn:
     pytest.skip(message, allow_module_level=True)  # also from a module-level import
 
 
+def or_missing(action: Callable[[], T]) -> T:
+    """`action()`, with a harness ToolMissing turned into `missing`."""
+    try:
+        return action()
+    except ToolMissing as absent:
+        missing(str(absent))
+
+
 def require_tool(name: str, package: str) -> str:
     """The tool's path, or `missing`."""
-    found = find_tool(name)
-    if found is not None:
-        return found
-    missing(f"{name} not found: apt-get install -y {package} (as .ci/run does)")
+    return or_missing(lambda: tool_path(name, package))

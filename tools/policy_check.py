@@ -28,8 +28,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from harness.mockrun import load_stack_config, run_program
 from involution.errors import ConfigError
-from involution.mockrun import load_stack_config, run_program
 from tools.policy_client import (
     CONFIG_DIR,
     PolicyConfigEntry,

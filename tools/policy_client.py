@@ -50,7 +50,7 @@ from google.protobuf import (  # type: ignore[import-untyped,unused-ignore]
 from pulumi.output import Unknown as PulumiUnknown
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2, engine_pb2_grpc
 
-from involution.mockrun import SECRET_SIG, SIG_KEY, MockRun
+from harness.mockrun import SECRET_SIG, SIG_KEY, MockRun
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PACK_DIR = PROJECT_DIR / "policies"

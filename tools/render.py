@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
+from harness.golden import mask_secrets, plain_numbers
+from harness.mockrun import MockRun, run_program
 from involution.errors import ConfigError
-from involution.golden import mask_secrets, plain_numbers
-from involution.mockrun import MockRun, run_program
 
 CONFIG_FILES = {"nginx.conf", "redis.conf", "involution-canary.json"}
 RULES_FILE = "alert-rules.yaml"

@@ -1,13 +1,16 @@
 """The real Pulumi engine on a copy of the project: CLI, language host, Kubernetes provider.
 
-Each test project is a copy of the program in a temp folder with its own file backend and
-passphrase, sharing the repository's venv, so tests never touch the working tree's stacks.
+Each project is a copy of the program in a temp folder with its own file backend and
+passphrase, sharing the repository's venv and the engine cache, so tests and benchmarks never
+touch the working tree's stacks. Stack files are copied without any machine's secrets-provider
+settings (`encryptionsalt` and co.): each copy's stack is initialised with its own passphrase.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -15,15 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests import yaml_load
-from tests.tooling import missing
+from harness import yaml_load
+from harness.tooling import ToolMissing
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+STACK_FILES = ("Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.production.yaml")
+# What `pulumi up` runs: the project file, the program and the pack (the harness is not needed).
 COPIED = (
     "Pulumi.yaml",
-    "Pulumi.dev.yaml",
-    "Pulumi.staging.yaml",
-    "Pulumi.production.yaml",
     "__main__.py",
     "involution",
     "components",
@@ -31,10 +33,13 @@ COPIED = (
     "policies",
 )
 TEST_PASSPHRASE = "engine-tests-only"
+# Top-level keys of a stack file that belong to one machine's secrets provider, not the release.
+SECRETS_PROVIDER_KEYS = ("encryptionsalt", "secretsprovider", "encryptedkey")
+_SECRETS_PROVIDER_LINE = re.compile(rf"^({'|'.join(SECRETS_PROVIDER_KEYS)}):")
 
 
 def engine_bin() -> Path:
-    """The folder scripts/bootstrap_engine.sh fills; fail in CI, skip elsewhere, if empty."""
+    """The folder scripts/bootstrap_engine.sh fills; ToolMissing if it is not built."""
     result = subprocess.run(
         [str(PROJECT_DIR / "scripts" / "bootstrap_engine.sh"), "--print-bin"],
         capture_output=True,
@@ -50,7 +55,9 @@ def engine_bin() -> Path:
     )
     absent = [name for name in needed if not (folder / name).exists()]
     if absent:
-        missing(f"Pulumi engine not built ({', '.join(absent)}): run scripts/bootstrap_engine.sh")
+        raise ToolMissing(
+            f"Pulumi engine not built ({', '.join(absent)}): run scripts/bootstrap_engine.sh"
+        )
     return folder
 
 
@@ -143,9 +150,20 @@ class EngineProject:
         return text
 
 
+def without_secrets_provider(text: str) -> str:
+    """A stack file's text minus the lines of a machine's secrets provider (one line each)."""
+    return "".join(
+        line for line in text.splitlines(keepends=True) if not _SECRETS_PROVIDER_LINE.match(line)
+    )
+
+
 def make_project(base: Path, *, extra_env: Mapping[str, str] | None = None) -> EngineProject:
     root = base / "project"
     root.mkdir(parents=True)
+    for name in STACK_FILES:
+        source = PROJECT_DIR / name
+        if source.exists():
+            (root / name).write_text(without_secrets_provider(source.read_text()))
     for name in COPIED:
         source = PROJECT_DIR / name
         if source.is_dir():

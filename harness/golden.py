@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from involution.mockrun import MockRun
+from harness.mockrun import MockRun
 
 
 def plain_numbers(value: Any) -> Any:

@@ -1,0 +1,238 @@
+"""Load clients: keep-alive GETs on threads, tallied by the track that answered."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from harness.net import LOOPBACK, wait_until
+from involution.nginx_conf import TRACK_HEADER
+
+# What a reused keep-alive connection the server already closed looks like to the client
+# (http.client.RemoteDisconnected is a ConnectionResetError).
+STALE_CONNECTION = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
+class KeepAliveClient:
+    """A keep-alive HTTP/1.1 client that behaves like real ones.
+
+    A GET that meets a reused connection the server has closed is retried once on a new
+    connection, as RFC 9112 section 9.3.1 allows for idempotent requests; the same failure on
+    a fresh connection, a timeout or a bad response is an error.
+    """
+
+    def __init__(self, port: int, timeout: float = 10.0) -> None:
+        self.connection = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
+        self.retried = 0
+
+    def get(self, path: str = "/") -> tuple[int, str]:
+        """(status, X-Involution-Track or "")."""
+        reused = self.connection.sock is not None
+        try:
+            return self._get(path)
+        except STALE_CONNECTION:
+            self.connection.close()
+            if not reused:
+                raise
+            self.retried += 1
+            return self._get(path)
+
+    def _get(self, path: str) -> tuple[int, str]:
+        self.connection.request("GET", path)
+        response = self.connection.getresponse()
+        response.read()
+        return response.status, response.getheader(TRACK_HEADER, "")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@dataclass
+class Tally:
+    """Outcomes of a batch of GETs, counted by the track header of 2xx answers."""
+
+    ok: int = 0
+    non_2xx: int = 0
+    errors: int = 0
+    retried: int = 0
+    tracks: dict[str, int] = field(default_factory=dict)
+    samples: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.ok + self.non_2xx + self.errors
+
+    @property
+    def failed(self) -> int:
+        return self.non_2xx + self.errors
+
+    def share(self, track: str) -> float:
+        """Percent of 2xx answers from `track`."""
+        return 100.0 * self.tracks.get(track, 0) / self.ok if self.ok else 0.0
+
+    def add(self, other: Tally) -> None:
+        self.ok += other.ok
+        self.non_2xx += other.non_2xx
+        self.errors += other.errors
+        self.retried += other.retried
+        for track, count in other.tracks.items():
+            self.tracks[track] = self.tracks.get(track, 0) + count
+        self.samples.extend(other.samples[: max(0, 10 - len(self.samples))])
+
+    def minus(self, earlier: Tally) -> Tally:
+        """What happened between two snapshots."""
+        return Tally(
+            ok=self.ok - earlier.ok,
+            non_2xx=self.non_2xx - earlier.non_2xx,
+            errors=self.errors - earlier.errors,
+            retried=self.retried - earlier.retried,
+            tracks={t: n - earlier.tracks.get(t, 0) for t, n in self.tracks.items()},
+        )
+
+    def copy(self) -> Tally:
+        copied = Tally()
+        copied.add(self)
+        return copied
+
+    def describe(self) -> str:
+        shares = ", ".join(f"{t} {self.share(t):.2f}%" for t in sorted(self.tracks))
+        text = (
+            f"{self.total} GETs: {self.ok} ok, {self.non_2xx} non-2xx, {self.errors} errors, "
+            f"{self.retried} retried on a closed keep-alive connection; {shares}"
+        )
+        return text + (f"; first failures: {self.samples}" if self.samples else "")
+
+
+class ClientPool:
+    """Keep-alive clients on threads: a fixed number of GETs, or a load until stopped."""
+
+    def __init__(self, port: int, connections: int = 8, path: str = "/") -> None:
+        self.port = port
+        self.path = path
+        self.clients = [KeepAliveClient(port) for _ in range(connections)]
+        self.tallies = [Tally() for _ in self.clients]
+        self.locks = [threading.Lock() for _ in self.clients]
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.budget: int | None = None
+        self.budget_lock = threading.Lock()
+
+    def _take(self) -> bool:
+        if self.stop_event.is_set():
+            return False
+        if self.budget is None:
+            return True
+        with self.budget_lock:
+            if self.budget <= 0:
+                return False
+            self.budget -= 1
+            return True
+
+    def _loop(self, index: int) -> None:
+        client, tally, lock = self.clients[index], self.tallies[index], self.locks[index]
+        while self._take():
+            retried = client.retried
+            try:
+                status, track = client.get(self.path)
+            except Exception as error:  # any failure of a GET counts, whatever its kind
+                client.close()
+                with lock:
+                    tally.errors += 1
+                    tally.retried += client.retried - retried
+                    if len(tally.samples) < 10:
+                        tally.samples.append(f"{type(error).__name__}: {error}")
+                continue
+            with lock:
+                tally.retried += client.retried - retried
+                if 200 <= status < 300:
+                    tally.ok += 1
+                    tally.tracks[track] = tally.tracks.get(track, 0) + 1
+                else:
+                    tally.non_2xx += 1
+                    if len(tally.samples) < 10:
+                        tally.samples.append(f"HTTP {status}")
+
+    def _launch(self, budget: int | None) -> None:
+        self.budget = budget
+        self.stop_event.clear()
+        self.threads = [
+            threading.Thread(target=self._loop, args=(i,), daemon=True)
+            for i in range(len(self.clients))
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _join(self) -> None:
+        for thread in self.threads:
+            thread.join()
+        self.threads = []
+
+    def snapshot(self) -> Tally:
+        total = Tally()
+        for tally, lock in zip(self.tallies, self.locks, strict=True):
+            with lock:
+                total.add(tally)
+        return total
+
+    def run(self, requests: int) -> Tally:
+        """Exactly `requests` GETs spread over the connections; returns their tally only."""
+        before = self.snapshot()
+        self._launch(requests)
+        self._join()
+        return self.snapshot().minus(before)
+
+    @contextlib.contextmanager
+    def load(self) -> Iterator[ClientPool]:
+        """Continuous GETs for the duration of the block."""
+        self._launch(None)
+        try:
+            yield self
+        finally:
+            self.stop_event.set()
+            self._join()
+
+    def wait_for(self, requests: int, timeout: float = 30.0) -> Tally:
+        """Block until `requests` more GETs completed; returns the tally of just those."""
+        start = self.snapshot()
+        wait_until(lambda: self.snapshot().total - start.total >= requests, timeout, "load")
+        return self.snapshot().minus(start)
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
+
+    def __enter__(self) -> ClientPool:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop_event.set()
+        self._join()
+        self.close()
+
+
+def latencies(port: int, requests: int, path: str = "/") -> list[float]:
+    """Seconds per GET, sequential on one keep-alive connection (after a short warm-up)."""
+    client = KeepAliveClient(port)
+    try:
+        for _ in range(min(200, requests)):
+            client.get(path)
+        samples = []
+        for _ in range(requests):
+            start = time.perf_counter()
+            status, _ = client.get(path)
+            samples.append(time.perf_counter() - start)
+            if status != 200:
+                raise RuntimeError(f"HTTP {status} while timing port {port}")
+        return samples
+    finally:
+        client.close()

@@ -1,0 +1,109 @@
+"""The README's two commands on a fresh clone, in either order, leave a clean tree.
+
+`make deploy` keeps this machine's secrets-provider salt out of the tracked stack files
+(scripts/pulumi.sh runs pulumi with --config-file on a copy next to the state), and the engine
+tests copy the committed config without any salt, so neither command breaks the other.
+
+Each clone is of HEAD, with its own state folder and passphrase (never the user's `.state/` or
+~/.config/involution/passphrase); the venv and the engine cache are shared, so nothing is
+installed or rebuilt. "make test" is represented by the engine tests that init the dev stack
+from the copied Pulumi.dev.yaml (the ones an `encryptionsalt` in it broke); the whole suite
+would run this test again inside itself.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness.engine import PROJECT_DIR, SECRETS_PROVIDER_KEYS, engine_bin
+from tests.tooling import or_missing, require_tool
+
+pytestmark = pytest.mark.engine
+
+ENGINE_TESTS = (
+    "tests/test_engine.py::test_dev_stack_deploys_in_render_mode_and_a_second_up_changes_nothing",
+    "tests/test_engine.py::test_preview_with_the_policy_pack_passes[dev]",
+)
+
+
+class Clone:
+    def __init__(self, base: Path) -> None:
+        git = require_tool("git", "git")
+        or_missing(engine_bin)
+        self.root = base / "clone"
+        subprocess.run(
+            [git, "clone", "--quiet", "--no-hardlinks", str(PROJECT_DIR), str(self.root)],
+            check=True,
+        )
+        (self.root / "venv").symlink_to((PROJECT_DIR / "venv").resolve())
+        self.git = git
+        self.state = base / "state"
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            # Not the user's passphrase, state or stack-config folder; not the outer coverage run.
+            if not k.startswith(
+                ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_BACKEND", "INVOLUTION_", "COV_CORE_")
+            )
+        }
+        self.env = {
+            **env,
+            "PULUMI_BACKEND_URL": f"file://{self.state}",
+            "INVOLUTION_PASSPHRASE_FILE": str(base / "passphrase"),
+            "NO_COLOR": "1",
+        }
+
+    def run(self, *command: str) -> str:
+        result = subprocess.run(
+            command,
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=1200,
+        )
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, f"{' '.join(command)} exited {result.returncode}:\n{output}"
+        return output
+
+    def deploy(self) -> str:
+        return self.run("make", "deploy")
+
+    def engine_tests(self) -> str:
+        return self.run(
+            "venv/bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *ENGINE_TESTS
+        )
+
+    def assert_clean(self, after: str) -> None:
+        status = self.run(self.git, "status", "--porcelain", "--untracked-files=all")
+        assert status == "", f"after {after}: git status --porcelain:\n{status}"
+        for stack_file in self.root.glob("Pulumi.*.yaml"):
+            for key in SECRETS_PROVIDER_KEYS:
+                assert f"\n{key}:" not in "\n" + stack_file.read_text(), stack_file
+
+
+def test_deploy_then_test_then_deploy_again(tmp_path: Path) -> None:
+    clone = Clone(tmp_path)
+    first = clone.deploy()
+    assert "created" in first, first
+    clone.assert_clean("make deploy")
+    assert "passed" in clone.engine_tests()
+    clone.assert_clean("make deploy, engine tests")
+    second = clone.deploy()
+    assert "unchanged" in second and " created" not in second, second
+    clone.assert_clean("make deploy, engine tests, make deploy")
+    # The salt lives next to this clone's own state, not in the user's `.state/`.
+    assert list((clone.state / "stack-config").glob("Pulumi.dev.*"))
+
+
+def test_test_then_deploy(tmp_path: Path) -> None:
+    clone = Clone(tmp_path)
+    assert "passed" in clone.engine_tests()
+    clone.assert_clean("engine tests")
+    assert "created" in clone.deploy()
+    clone.assert_clean("engine tests, make deploy")
