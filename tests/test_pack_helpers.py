@@ -28,6 +28,7 @@ from involution_policies.kube import (
     workload_spec,
 )
 from involution_policies.metadata import image_versions
+from involution_policies.names import TICKET_PATTERN
 from involution_policies.props import UNKNOWN
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
@@ -395,15 +396,15 @@ def test_approvers_are_distinct_and_non_blank() -> None:
 
 def test_approval_problems() -> None:
     good = {"approvedBy": ["ana", "raj"], "ticket": "CHG-2041", "expiresAt": "2026-11-30T18:00Z"}
-    assert approvals.approval_problems(good, "x", 2, approvals.TICKET_PATTERN, NOW) == []
+    assert approvals.approval_problems(good, "x", 2, TICKET_PATTERN, NOW) == []
     bad = {"approvedBy": ["ana"], "ticket": "chg-1", "expiresAt": "2026-11-30T18:00:00"}
-    assert approvals.approval_problems(bad, "x", 2, approvals.TICKET_PATTERN, NOW) == [
+    assert approvals.approval_problems(bad, "x", 2, TICKET_PATTERN, NOW) == [
         "the x has 1 approver(s) (ana); 2 distinct approvers are required",
         "the approval of the x has no valid change ticket: 'chg-1'",
         "the approval of the x has no expiry with a time zone: '2026-11-30T18:00:00'",
     ]
     expired = {**good, "expiresAt": "2026-11-24T12:00:00+00:00"}
-    [problem] = approvals.approval_problems(expired, "x", 1, approvals.TICKET_PATTERN, NOW)
+    [problem] = approvals.approval_problems(expired, "x", 1, TICKET_PATTERN, NOW)
     assert problem.startswith("the approval of the x expired at 2026-11-24T12:00:00+00:00")
 
 
@@ -577,7 +578,7 @@ def test_selectors() -> None:
 
 # ------------------------------------------------------------------ config -----
 
-SCHEMA = {
+SCHEMA: dict[str, dict[str, Any]] = {
     "n": {"type": "integer", "default": 2},
     "ns": {"type": "array", "default": [1, 2]},
     "s": {"type": "string", "default": "x"},
