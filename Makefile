@@ -36,6 +36,7 @@ typecheck: venv
 unit: venv
 	$(BIN)/python -m pytest -q --cov --cov-report=term tests
 	$(BIN)/coverage report --include='components/*' --fail-under=90
+	$(BIN)/coverage report --include='policies/*' --fail-under=90
 
 test: venv engine tools lint typecheck unit
 

@@ -36,6 +36,9 @@ class CanaryReleaseArgs:
     router_image: ImageRef
     router_replicas: int
     release_override: ReleaseOverride | None = None
+    # The step that brought the release to its phase (the last releaseLog entry): the policy
+    # pack exempts steps back from the checks that guard traffic moving to a canary.
+    release_step: str = "first-deployment"
     engine_env: Mapping[str, str] = field(default_factory=dict)
     engine_secret_env: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
@@ -59,6 +62,7 @@ def release_annotations(args: CanaryReleaseArgs, track: Track) -> dict[str, str]
         ),
         f"{ANNOTATION_PREFIX}/gates": json.dumps(args.gates.as_record(), sort_keys=True),
         f"{ANNOTATION_PREFIX}/rollback-target": args.stable_version.tag,
+        f"{ANNOTATION_PREFIX}/release-step": args.release_step,
     }
     if args.release_override is not None:
         # Recorded wherever it is configured: the policy pack flags every one.

@@ -202,7 +202,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             qualified = str(args.args.get("name"))
             if qualified.rsplit("/", 1)[-1] not in self.stack_outputs:
                 raise KeyError(f"unknown stack {qualified!r}")
-        return {}, None
+        return {}, []
 
 
 def _close_worker_loops() -> None:

@@ -3,12 +3,15 @@ and phase, and configured from policies/config/<environment>.json."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
-from harness.mockrun import MockRun
-from tests.conftest import STACKS, TRAFFIC_PHASES, VALID_APPROVAL, canary_overrides
+from harness.mockrun import MockRun, run_program
+from harness.scenarios import STACK_SECRETS
+from tests.conftest import NOW, STACKS, TRAFFIC_PHASES, VALID_APPROVAL, canary_overrides
 from tests.policy_harness import KNOWN_ADVISORIES, check, environment_config, shared_pack
 from tools.policy_client import (
     CONFIG_DIR,
@@ -38,7 +41,12 @@ MANDATORY = {
     "redis-network-policy",
     "monitoring-rules-per-track",
 }
-ADVISORY = {"no-default-namespace", "recommended-labels", "tracks-consistent"}
+ADVISORY = {
+    "no-default-namespace",
+    "recommended-labels",
+    "tracks-consistent",
+    "release-override-recorded",
+}
 STACK_POLICIES = {
     "traffic-split-consistent",
     "rollback-target-ready",
@@ -126,3 +134,82 @@ def test_config_for_tests_sets_the_clock() -> None:
     entry = environment_config("staging")["production-approval-recorded"]
     assert entry.level == "disabled"
     assert entry.properties["evaluationTime"].startswith("2026-11-24T12:00:00")
+
+
+EXPIRED_APPROVAL = {**VALID_APPROVAL, "expiresAt": "2026-11-24T11:00:00Z"}
+
+
+def test_a_staged_rollback_with_an_expired_approval_passes_the_pack(
+    pack: PolicyPackProcess,
+) -> None:
+    """50 -> 10 is a step back: the program allows it with a lapsed approval, and so does the
+    pack, which reads the step the program recorded on the engine Deployments."""
+    overrides = {**canary_overrides("10"), "approval": EXPIRED_APPROVAL}
+    deployed = {
+        "phase": "50",
+        "stableVersion": "v1.2.2",
+        "canaryVersion": "v1.3.0",
+        "phaseSince": "2026-11-24T10:00:00Z",
+    }
+    run = run_program(
+        "production", {**STACK_SECRETS["production"], **overrides}, now=NOW, deployed=deployed
+    )
+    canary = run.named("Deployment", "engine-canary")
+    assert canary.metadata["annotations"]["involution.dev/release-step"] == "step-back"
+    report = check(pack, resources_from_run(run))
+    assert report.mandatory == [], "\n".join(v.describe() for v in report.mandatory)
+    # The same phase reached forward would be refused by the pack.
+    forward = run_program(
+        "production",
+        {**STACK_SECRETS["production"], **overrides, "approval": VALID_APPROVAL},
+        now=NOW,
+        deployed={**deployed, "phase": "none", "canaryVersion": None},
+    )
+    edited = [
+        r
+        if r.kind != "Deployment"
+        else replace(
+            r,
+            inputs={
+                **r.inputs,
+                "metadata": {
+                    **r.metadata,
+                    "annotations": {
+                        **(r.metadata.get("annotations") or {}),
+                        "involution.dev/approval": json.dumps(EXPIRED_APPROVAL),
+                    },
+                },
+            },
+        )
+        for r in forward.resources
+    ]
+    forward.resources[:] = edited
+    assert [v.policy for v in check(pack, resources_from_run(forward)).mandatory] == [
+        "production-approval-recorded"
+    ]
+
+
+def test_every_release_override_is_flagged(pack: PolicyPackProcess) -> None:
+    override = {
+        "reason": "fix verified in staging",
+        "approvedBy": ["ana.release"],
+        "ticket": "CHG-77",
+        "expiresAt": "2026-11-24T13:00:00Z",
+    }
+    run = run_program(
+        "production",
+        {**STACK_SECRETS["production"], **canary_overrides("50"), "releaseOverride": override},
+        now=NOW,
+        deployed={
+            "phase": "10",
+            "stableVersion": "v1.2.2",
+            "canaryVersion": "v1.3.0",
+            "phaseSince": "2026-11-24T11:00:00Z",
+        },
+    )
+    assert run.outputs["releaseLog"][-1]["reason"] == "fix verified in staging"
+    report = check(pack, resources_from_run(run))
+    assert report.mandatory == []
+    [flagged] = report.of("release-override-recorded")
+    assert flagged.level == "advisory"
+    assert "'fix verified in staging', approved by ana.release, CHG-77" in flagged.message

@@ -214,6 +214,25 @@ CASES = [
         "no valid change ticket",
     ),
     Case(
+        "release-override-recorded",
+        on(
+            STABLE,
+            annotate(
+                "release-override",
+                '{"reason": "hotfix", "approvedBy": ["ana.release"], "ticket": null, '
+                '"expiresAt": "2026-11-24T11:00:00+00:00"}',
+            ),
+        ),
+        "'hotfix', approved by ana.release, no ticket; expired at 2026-11-24T11:00:00+00:00",
+        level="advisory",
+    ),
+    Case(
+        "release-override-recorded",
+        on(STABLE, annotate("release-override", "{not json")),
+        "not a JSON object",
+        level="advisory",
+    ),
+    Case(
         "production-quality-gates",
         on(STABLE, annotate("gates", '{"accuracy": "passed", "security": "failed"}')),
         "security=failed",

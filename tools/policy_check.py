@@ -6,7 +6,7 @@
 
 No cluster, no credentials, no Pulumi engine: the real program runs under Pulumi mocks (as a
 preview), and the pack runs in its own process, spoken to over the Analyzer gRPC protocol the
-way `pulumi preview --policy-pack policies` would (tools/policy_client.py). Prints every
+way `pulumi preview --policy-pack policies` would (tools/policy_client/). Prints every
 violation (level, policy, resource, message) and exits 1 on a mandatory one, 2 when the stack
 config or the policy config is invalid.
 
@@ -35,8 +35,8 @@ from tools.policy_client import (
     PolicyConfigEntry,
     PolicyPackError,
     PolicyPackProcess,
-    PolicyReport,
     load_policy_config,
+    print_report,
     resources_from_run,
 )
 from tools.render import parse_overrides
@@ -80,22 +80,6 @@ def policy_config(path: Path, now: datetime | None) -> dict[str, PolicyConfigEnt
             entry.level, {**entry.properties, "evaluationTime": now.isoformat()}
         )
     return config
-
-
-def print_report(report: PolicyReport, out: Any) -> None:
-    if not report.violations:
-        print("no policy violations", file=out)
-        return
-    print(f"{'LEVEL':<9} {'POLICY':<30} {'RESOURCE':<32} MESSAGE", file=out)
-    order = {"mandatory": 0, "remediate": 0, "advisory": 1}
-    for violation in sorted(
-        report.violations, key=lambda v: (order.get(v.level, 2), v.policy, v.resource)
-    ):
-        print(violation.describe(), file=out)
-    print(
-        f"{len(report.mandatory)} mandatory, {len(report.advisory)} advisory violation(s)",
-        file=out,
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

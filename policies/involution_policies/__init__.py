@@ -1,6 +1,40 @@
-"""Policies of the Involution release pack, one module per concern.
+"""Policies of the Involution release pack, one module per domain.
 
-`release` (what ships, approvals, gates, weights), `workloads` (pod hardening and sizing),
-`data` (secrets and Redis exposure), `stack` (rules across resources). Each module exports
-`POLICIES`; `props`, `kube`, `nginx` and `config` read the engine's data for them.
+`images` (pinned images, no pre-releases), `approvals` (approvals and quality gates),
+`traffic` (nginx weights, the split across tracks and Services), `secrets`, `redis`,
+`availability` (replicas, probes, disruption budgets, rollback target), `hardening` (pod
+security and sizing), `metadata` (namespaces and labels) and `monitoring`. Each exports
+`POLICIES`; `props`, `kube`, `nginx`, `resources` and `config` read the engine's data for
+them, and `names` holds the program's conventions the pack checks against.
 """
+
+from __future__ import annotations
+
+from typing import Final
+
+from pulumi_policy import Policy
+
+from involution_policies import (
+    approvals,
+    availability,
+    hardening,
+    images,
+    metadata,
+    monitoring,
+    redis,
+    secrets,
+    traffic,
+)
+
+DOMAINS: Final = (
+    images,
+    approvals,
+    traffic,
+    hardening,
+    availability,
+    metadata,
+    secrets,
+    redis,
+    monitoring,
+)
+POLICIES: Final[list[Policy]] = [policy for domain in DOMAINS for policy in domain.POLICIES]

@@ -1,14 +1,14 @@
 """Kubernetes shapes as Pulumi types them: `kubernetes:<group>/<version>:<Kind>` tokens, pod
-specs at kind-specific paths, image references, label selectors and the release annotations
+specs at kind-specific paths, label selectors and the release annotations
 the program writes on the engine Deployments."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from involution_policies.names import ANNOTATION_PREFIX, TRACK_LABEL
 from involution_policies.props import (
     UNKNOWN,
     as_int,
@@ -63,11 +63,6 @@ CLUSTER_SCOPED_KINDS: Final = frozenset(
         "VolumeAttachment",
     }
 )
-
-TRACK_LABEL: Final = "track"
-NAME_LABEL: Final = "app.kubernetes.io/name"
-VERSION_LABEL: Final = "app.kubernetes.io/version"
-ANNOTATION_PREFIX: Final = "involution.dev/"
 
 
 def kind_of(resource_type: str) -> str | None:
@@ -140,6 +135,17 @@ def containers(spec: Any, *, include_init: bool = True) -> list[Container]:
     return found
 
 
+def workload_spec(resource_type: str, props: Mapping[str, Any]) -> tuple[str, Any] | None:
+    """(kind, pod spec) of a workload whose pod spec is known; None otherwise."""
+    kind = kind_of(resource_type)
+    if kind not in WORKLOAD_KINDS:
+        return None
+    spec = pod_spec(kind, props)
+    if not isinstance(spec, Mapping):
+        return None
+    return kind, spec
+
+
 def replicas(props: Mapping[str, Any]) -> Any:
     """Desired replicas: the Kubernetes default 1 when unset, UNKNOWN when unknown."""
     raw = get(props, "spec", "replicas")
@@ -148,33 +154,6 @@ def replicas(props: Mapping[str, Any]) -> Any:
     if is_unknown(raw):
         return UNKNOWN
     return as_int(raw)
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    """`[registry[:port]/]repository[:tag][@digest]`."""
-
-    repository: str
-    tag: str | None
-    digest: str | None
-
-
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-
-
-def parse_image(image: str) -> ImageRef:
-    rest, _, digest = image.partition("@")
-    slash = rest.rfind("/")
-    colon = rest.rfind(":")
-    if colon > slash:
-        repository, tag = rest[:colon], rest[colon + 1 :]
-    else:
-        repository, tag = rest, None
-    return ImageRef(repository=repository, tag=tag or None, digest=digest or None)
-
-
-def has_valid_digest(ref: ImageRef) -> bool:
-    return ref.digest is not None and bool(_DIGEST.match(ref.digest))
 
 
 def selector_labels(value: Any) -> dict[str, str] | None:
@@ -208,6 +187,8 @@ class ReleaseInfo:
     approval: str | None
     gates: str | None
     rollback_target: str | None
+    step: str | None = None
+    override: str | None = None
 
 
 def release_info(props: Mapping[str, Any]) -> ReleaseInfo | None:
@@ -228,6 +209,8 @@ def release_info(props: Mapping[str, Any]) -> ReleaseInfo | None:
         approval=read("approval"),
         gates=read("gates"),
         rollback_target=read("rollback-target"),
+        step=read("release-step"),
+        override=read("release-override"),
     )
 
 

@@ -7,7 +7,7 @@ parser dependency: this is the only grammar the policies need.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 
@@ -44,7 +44,22 @@ class NginxSyntaxError(ValueError):
     """The text is not a well-formed nginx config."""
 
 
-def _tokens(conf: str) -> Iterator[str]:
+def _quoted(conf: str, i: int) -> tuple[str, int]:
+    """The text of the quoted string opening at `i` (a backslash escapes the next character)
+    and the index after its closing quote."""
+    quote, i, n, chars = conf[i], i + 1, len(conf), []
+    while i < n and conf[i] != quote:
+        if conf[i] == "\\" and i + 1 < n:
+            i += 1
+        chars.append(conf[i])
+        i += 1
+    if i >= n:
+        raise NginxSyntaxError("unterminated quoted string")
+    return "".join(chars), i + 1
+
+
+def tokens(conf: str) -> Iterator[str]:
+    """The tokens of a config text: words, quoted strings (unquoted), `{`, `}` and `;`."""
     i, n = 0, len(conf)
     while i < n:
         c = conf[i]
@@ -57,16 +72,8 @@ def _tokens(conf: str) -> Iterator[str]:
             yield c
             i += 1
         elif c in "'\"":
-            quote, i, chars = c, i + 1, []
-            while i < n and conf[i] != quote:
-                if conf[i] == "\\" and i + 1 < n:
-                    i += 1
-                chars.append(conf[i])
-                i += 1
-            if i >= n:
-                raise NginxSyntaxError("unterminated quoted string")
-            i += 1
-            yield "".join(chars)
+            word, i = _quoted(conf, i)
+            yield word
         else:
             start = i
             while i < n and not conf[i].isspace() and conf[i] not in "{};":
@@ -78,7 +85,7 @@ def parse(conf: str) -> list[Directive]:
     """The directive tree of a config text."""
     stack: list[list[Directive]] = [[]]
     words: list[str] = []
-    for token in _tokens(conf):
+    for token in tokens(conf):
         if token == ";":
             if not words:
                 raise NginxSyntaxError("empty directive")
@@ -110,27 +117,30 @@ def _walk(directives: list[Directive]) -> Iterator[Directive]:
             yield from _walk(directive.block)
 
 
+def server_of(args: list[str]) -> UpstreamServer:
+    """A `server <address> [weight=N] [flag ...] [key=value ...]` line's arguments."""
+    weight: int | None = None
+    weight_text: str | None = None
+    flags: list[str] = []
+    for param in args[1:]:
+        key, sep, value = param.partition("=")
+        if key == "weight" and sep:
+            weight_text = value
+            weight = int(value) if value.isdigit() else None
+        elif not sep:
+            flags.append(key)
+    return UpstreamServer(args[0], weight, weight_text, tuple(flags))
+
+
 def upstreams(conf: str, name: str) -> list[Upstream]:
     """Every `upstream <name> { ... }` block of a config text."""
     found: list[Upstream] = []
     for directive in _walk(parse(conf)):
         if directive.name != "upstream" or directive.args != [name] or directive.block is None:
             continue
-        servers: list[UpstreamServer] = []
-        for item in directive.block:
-            if item.name != "server" or not item.args:
-                continue
-            weight: int | None = None
-            weight_text: str | None = None
-            flags: list[str] = []
-            for param in item.args[1:]:
-                key, sep, value = param.partition("=")
-                if key == "weight" and sep:
-                    weight_text = value
-                    weight = int(value) if value.isdigit() else None
-                elif not sep:
-                    flags.append(key)
-            servers.append(UpstreamServer(item.args[0], weight, weight_text, tuple(flags)))
+        servers = [
+            server_of(item.args) for item in directive.block if item.name == "server" and item.args
+        ]
         has_zone = any(item.name == "zone" for item in directive.block)
         found.append(Upstream(name=name, servers=tuple(servers), has_zone=has_zone))
     return found
@@ -139,3 +149,65 @@ def upstreams(conf: str, name: str) -> list[Upstream]:
 def mentions_upstream(conf: str, name: str) -> bool:
     """Cheap pre-check before parsing: does the text declare this upstream at all?"""
     return "upstream" in conf and name in conf
+
+
+@dataclass(frozen=True)
+class Split:
+    """How one upstream splits traffic between the tracks.
+
+    `weights` sums each track's `weight=` over its primary servers (a `backup` server is
+    failover only and takes no share); `problems` says what in the server lines is not an
+    explicit split (no weight, weight=0, a `down` flag, an unknown host, a track listed
+    twice); `complete` is true when every primary server counted toward exactly one track.
+    """
+
+    weights: dict[str, int]
+    problems: tuple[str, ...]
+    complete: bool
+
+
+def _share(server: UpstreamServer, *, allow_backup: bool) -> tuple[int | None, list[str]]:
+    """(the weight a server adds to its track's share or None, what is wrong with it)."""
+    label = f"server {server.address}"
+    if "backup" in server.flags:
+        return None, [] if allow_backup else [f"{label} is a backup server"]
+    if server.weight_text is None:
+        return None, [f"{label} has no weight (nginx would use 1): weights are explicit"]
+    if server.weight is None:
+        return None, [f"{label} weight={server.weight_text} is not a number"]
+    problems: list[str] = []
+    if server.weight == 0:
+        problems.append(
+            f"{label} has weight=0, which nginx rejects: a track at 0% is left out of the upstream"
+        )
+    if server.flags:
+        problems.append(
+            f"{label} is marked {' '.join(server.flags)}: "
+            "a track at 0% is left out of the upstream instead"
+        )
+    return server.weight, problems
+
+
+def split_weights(
+    upstream: Upstream, hosts: Mapping[str, str], *, allow_backup: bool = True
+) -> Split:
+    """The traffic split of an upstream; `hosts` maps a server host to its track."""
+    weights: dict[str, int] = {}
+    problems: list[str] = []
+    if not upstream.servers:
+        problems.append(f"upstream {upstream.name} has no server")
+    for server in upstream.servers:
+        track = hosts.get(server.host)
+        if track is None:
+            problems.append(f"server {server.address} is neither the stable nor the canary Service")
+            continue
+        weight, found = _share(server, allow_backup=allow_backup)
+        problems += found
+        if weight is None:
+            continue
+        if track in weights:
+            problems.append(f"the {track} track appears twice in {upstream.name}")
+        weights[track] = weights.get(track, 0) + weight
+    primaries = [server for server in upstream.servers if "backup" not in server.flags]
+    complete = bool(primaries) and len(weights) == len(primaries)
+    return Split(weights=weights, problems=tuple(problems), complete=complete)

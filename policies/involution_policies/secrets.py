@@ -1,4 +1,4 @@
-"""Data and secrets policies: credentials only in Secrets, Redis never reachable from outside.
+"""Secrets: credentials live only in Secrets, never in env literals or ConfigMaps.
 
 The secret-name rule, shared by env vars and ConfigMap keys, is deliberately narrow so it
 flags credentials and not the many names that merely contain a secret-ish word:
@@ -19,31 +19,13 @@ style pairs. Placeholders (`$VAR`, `${VAR}`, `{{ ... }}`, `<...>`) are not crede
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs
 
 from involution_policies.config import Schema, config_of, resource_policy, string_list
-from involution_policies.kube import (
-    NAME_LABEL,
-    WORKLOAD_KINDS,
-    containers,
-    kind_of,
-    labels_of,
-    object_name,
-    pod_spec,
-)
-from involution_policies.props import (
-    as_int,
-    elements,
-    entries,
-    get,
-    is_unknown,
-    mapping,
-    string_map,
-    text,
-)
+from involution_policies.kube import WORKLOAD_KINDS, containers, kind_of, object_name, pod_spec
+from involution_policies.props import elements, entries, get, is_unknown, text
 
 _ALWAYS_SECRET: Final = frozenset({"PASSWORD", "PASSWD", "PASSPHRASE"})
 _SECRET_LAST: Final = frozenset(
@@ -206,61 +188,6 @@ def no_secrets_in_configmaps(args: ResourceValidationArgs, report: ReportViolati
                     report(f"{where} key {key!r} holds {found}: move it to a Secret", None)
 
 
-REDIS_SCHEMA: Final[Schema] = {
-    "redisLabels": {
-        "type": "object",
-        "additionalProperties": {"type": "string"},
-        "default": {NAME_LABEL: "redis"},
-        "description": "selector labels of the Redis pods",
-    },
-    "redisPorts": {
-        "type": "array",
-        "items": {"type": "integer"},
-        "default": [6379],
-        "description": "ports that identify a Redis Service",
-    },
-}
-
-
-def _is_redis_service(
-    props: Mapping[str, Any], cfg_labels: dict[str, str], ports: list[int]
-) -> bool:
-    selector = string_map(get(props, "spec", "selector"))
-    if cfg_labels and all(selector.get(k) == v for k, v in cfg_labels.items()):
-        return True
-    if cfg_labels and all(labels_of(props).get(k) == v for k, v in cfg_labels.items()):
-        return True
-    for port in elements(get(props, "spec", "ports")):
-        if as_int(get(port, "port")) in ports or as_int(get(port, "targetPort")) in ports:
-            return True
-    return False
-
-
-def redis_not_exposed(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    """The Redis Service is ClusterIP only: never LoadBalancer or NodePort, no externalIPs.
-
-    The cache holds engine results and its password is the only lock; it must be reachable
-    from the engine and resolver pods in the cluster and from nowhere else.
-    """
-    if kind_of(args.resource_type) != "Service":
-        return
-    cfg = config_of(args, REDIS_SCHEMA)
-    if not _is_redis_service(args.props, cfg.labels("redisLabels"), cfg.integers("redisPorts")):
-        return
-    spec = mapping(get(args.props, "spec")) or {}
-    service_type = get(spec, "type")
-    if not is_unknown(service_type) and service_type not in (None, "ClusterIP"):
-        report(f"the Redis Service is type {service_type}: only ClusterIP is allowed", None)
-    if elements(get(spec, "externalIPs")):
-        report("the Redis Service has externalIPs", None)
-    for field in ("loadBalancerIP", "loadBalancerSourceRanges"):
-        if get(spec, field):
-            report(f"the Redis Service sets {field}", None)
-    for port in elements(get(spec, "ports")):
-        if get(port, "nodePort") is not None and not is_unknown(get(port, "nodePort")):
-            report(f"the Redis Service opens nodePort {as_int(get(port, 'nodePort'))}", None)
-
-
 POLICIES: Final = [
     resource_policy(
         "no-literal-secret-env",
@@ -273,8 +200,5 @@ POLICIES: Final = [
         EnforcementLevel.MANDATORY,
         no_secrets_in_configmaps,
         CONFIGMAP_SCHEMA,
-    ),
-    resource_policy(
-        "redis-not-exposed", EnforcementLevel.MANDATORY, redis_not_exposed, REDIS_SCHEMA
     ),
 ]

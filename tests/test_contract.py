@@ -1,0 +1,198 @@
+"""The contract between the program and the policy pack: the facts both sides hold agree.
+
+The pack keeps its own copy of the program's conventions on purpose (it judges the program's
+output independently and imports nothing of it; `policies/involution_policies/names.py`).
+These tests fail when one side changes a gate name, the ticket form, the approver rule, a
+Service or upstream name, a port, a label or annotation key, or the phase table, and the
+other does not: first constant against constant, then the pack's defaults and committed
+configs against the constants, then the program's rendered resources against the pack.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from involution_policies import names as pack
+from involution_policies.approvals import APPROVAL_SCHEMA, GATES_SCHEMA
+from involution_policies.metadata import LABELS_SCHEMA
+from involution_policies.nginx import split_weights, upstreams
+from involution_policies.redis import NETPOL_SCHEMA, REDIS_SCHEMA
+from involution_policies.resources import ENGINE_SCHEMA
+from involution_policies.traffic import TRAFFIC_SCHEMA, WEIGHTS_SCHEMA
+
+from harness.mockrun import MockRun
+from involution import config_release as settings
+from involution import names as program
+from involution.phases import Phase
+from tests.conftest import canary_overrides, run_scenario
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"
+ENVIRONMENTS = ("dev", "staging", "production")
+
+
+def default(schema: dict[str, Any] | Any, key: str) -> Any:
+    return schema[key]["default"]
+
+
+def committed(environment: str, policy: str) -> dict[str, Any]:
+    """The properties a committed policy config sets for a policy ({} when only a level)."""
+    document = json.loads((CONFIG_DIR / f"{environment}.json").read_text())
+    entry = document.get(policy, {})
+    return (
+        {k: v for k, v in entry.items() if k != "enforcementLevel"}
+        if isinstance(entry, dict)
+        else {}
+    )
+
+
+# ------------------------------------------------------------------ release rules -----
+
+
+def test_gate_names() -> None:
+    assert pack.GATE_NAMES == settings.GATE_NAMES
+    assert len(pack.GATE_NAMES) == 6
+    assert default(GATES_SCHEMA, "requiredGates") == list(settings.GATE_NAMES)
+
+
+def test_ticket_pattern() -> None:
+    assert settings.TICKET_PATTERN.pattern == pack.TICKET_PATTERN
+    assert default(APPROVAL_SCHEMA, "ticketPattern") == settings.TICKET_PATTERN.pattern
+
+
+def test_major_release_approvers() -> None:
+    assert pack.MAJOR_RELEASE_APPROVERS == settings.MAJOR_RELEASE_APPROVERS == 2
+    assert default(APPROVAL_SCHEMA, "majorReleaseApprovers") == settings.MAJOR_RELEASE_APPROVERS
+
+
+def test_phase_table() -> None:
+    """The canary shares and the phases with traffic are the program's phase table."""
+    assert set(pack.CANARY_WEIGHTS) == {phase.canary_share for phase in Phase}
+    assert default(WEIGHTS_SCHEMA, "allowedCanaryWeights") == list(pack.CANARY_WEIGHTS)
+    traffic = tuple(phase.value for phase in Phase if phase.takes_traffic)
+    assert traffic == pack.TRAFFIC_PHASES
+    assert default(APPROVAL_SCHEMA, "trafficPhases") == list(traffic)
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_committed_configs_keep_the_release_rules(environment: str) -> None:
+    """An environment may relax a level, never redefine a fact the program relies on."""
+    approval = committed(environment, "production-approval-recorded")
+    assert approval.get("ticketPattern", pack.TICKET_PATTERN) == settings.TICKET_PATTERN.pattern
+    approvers = approval.get("majorReleaseApprovers", pack.MAJOR_RELEASE_APPROVERS)
+    assert approvers == settings.MAJOR_RELEASE_APPROVERS
+    gates = committed(environment, "production-quality-gates")
+    assert gates.get("requiredGates", list(pack.GATE_NAMES)) == list(settings.GATE_NAMES)
+    for policy in ("canary-traffic-weights", "traffic-split-consistent"):
+        props = committed(environment, policy)
+        assert props.get("upstreamName", pack.UPSTREAM_NAME) == program.UPSTREAM_NAME
+        assert props.get("stableHost", pack.STABLE_SERVICE) == program.STABLE_SERVICE
+        assert props.get("canaryHost", pack.CANARY_SERVICE) == program.CANARY_SERVICE
+
+
+# ------------------------------------------------------------------ names -----
+
+
+def test_service_and_upstream_names() -> None:
+    assert (pack.STABLE_SERVICE, pack.CANARY_SERVICE) == ("engine-stable", "engine-canary")
+    assert pack.STABLE_SERVICE == program.STABLE_SERVICE == program.track_service_name("stable")
+    assert pack.CANARY_SERVICE == program.CANARY_SERVICE == program.track_service_name("canary")
+    assert pack.UPSTREAM_NAME == program.UPSTREAM_NAME
+    assert pack.TRACKS == program.TRACKS
+    assert default(WEIGHTS_SCHEMA, "upstreamName") == program.UPSTREAM_NAME
+    assert default(WEIGHTS_SCHEMA, "stableHost") == program.STABLE_SERVICE
+    assert default(WEIGHTS_SCHEMA, "canaryHost") == program.CANARY_SERVICE
+
+
+def test_workload_names_and_ports() -> None:
+    assert pack.ENGINE_NAME == program.ENGINE_NAME == default(ENGINE_SCHEMA, "engineName")
+    assert pack.REDIS_NAME == program.REDIS_NAME
+    assert pack.REDIS_PORT == program.REDIS_PORT
+    assert default(REDIS_SCHEMA, "redisPorts") == [program.REDIS_PORT]
+    assert default(REDIS_SCHEMA, "redisLabels") == {program.NAME_LABEL: program.REDIS_NAME}
+    assert default(NETPOL_SCHEMA, "redisLabels") == {program.NAME_LABEL: program.REDIS_NAME}
+    assert default(NETPOL_SCHEMA, "allowedClients") == [
+        program.ENGINE_NAME,
+        program.RESOLVER_NAME,
+    ]
+
+
+def test_label_and_annotation_keys() -> None:
+    for key in (
+        "NAME_LABEL",
+        "INSTANCE_LABEL",
+        "COMPONENT_LABEL",
+        "PART_OF_LABEL",
+        "MANAGED_BY_LABEL",
+        "VERSION_LABEL",
+        "TRACK_LABEL",
+        "NGINX_CONF_CHECKSUM_ANNOTATION",
+    ):
+        assert getattr(pack, key) == getattr(program, key), key
+    assert f"{program.ANNOTATION_PREFIX}/" == pack.ANNOTATION_PREFIX
+    assert program.annotation("track") == pack.ANNOTATION_PREFIX + "track"
+    assert default(TRAFFIC_SCHEMA, "checksumAnnotation") == program.NGINX_CONF_CHECKSUM_ANNOTATION
+    assert default(LABELS_SCHEMA, "requiredLabels") == [
+        program.NAME_LABEL,
+        program.INSTANCE_LABEL,
+        program.COMPONENT_LABEL,
+        program.PART_OF_LABEL,
+        program.MANAGED_BY_LABEL,
+    ]
+
+
+# ------------------------------------------------------------------ the rendered program -----
+
+
+@pytest.fixture(scope="module")
+def canary_run() -> MockRun:
+    return run_scenario("production", canary_overrides("10"))
+
+
+def _of_kind(run: MockRun, kind: str) -> list[dict[str, Any]]:
+    return [dict(r.inputs) for r in run.resources if r.type.endswith(f":{kind}")]
+
+
+def test_program_renders_the_upstream_the_pack_reads(canary_run: MockRun) -> None:
+    hosts = {pack.STABLE_SERVICE: "stable", pack.CANARY_SERVICE: "canary"}
+    confs = [
+        cm["data"]["nginx.conf"]
+        for cm in _of_kind(canary_run, "ConfigMap")
+        if "nginx.conf" in (cm.get("data") or {})
+    ]
+    blocks = [block for conf in confs for block in upstreams(conf, pack.UPSTREAM_NAME)]
+    assert len(blocks) == 1
+    split = split_weights(blocks[0], hosts)
+    assert split.problems == ()
+    assert split.weights == {"stable": 90, "canary": 10}
+
+
+def test_program_renders_the_services_and_labels_the_pack_reads(canary_run: MockRun) -> None:
+    services = {s["metadata"]["name"]: s for s in _of_kind(canary_run, "Service")}
+    assert {pack.STABLE_SERVICE, pack.CANARY_SERVICE} <= set(services)
+    for service, track in ((pack.STABLE_SERVICE, "stable"), (pack.CANARY_SERVICE, "canary")):
+        assert services[service]["spec"]["selector"][pack.TRACK_LABEL] == track
+    redis_ports = [
+        port["port"]
+        for service in services.values()
+        if service["spec"].get("selector", {}).get(pack.NAME_LABEL) == pack.REDIS_NAME
+        for port in service["spec"]["ports"]
+    ]
+    assert redis_ports == [pack.REDIS_PORT]
+    engines = [
+        d
+        for d in _of_kind(canary_run, "Deployment")
+        if d["metadata"]["labels"].get(pack.NAME_LABEL) == pack.ENGINE_NAME
+    ]
+    assert sorted(d["metadata"]["labels"][pack.TRACK_LABEL] for d in engines) == [
+        "canary",
+        "stable",
+    ]
+    for deployment in engines:
+        annotations = deployment["metadata"]["annotations"]
+        assert f"{pack.ANNOTATION_PREFIX}track" in annotations
+        assert set(json.loads(annotations[f"{pack.ANNOTATION_PREFIX}gates"])) == set(
+            pack.GATE_NAMES
+        )
