@@ -99,6 +99,7 @@ class PathRules:
     soak: Soak
     override: ReleaseOverride | None
     promote_from: str | None
+    reason: str | None = None  # `releaseReason`: recorded with the step in releaseLog
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def judge(
             stable_version=desired.stable.tag,
             canary_version=desired.canary.tag if desired.canary else None,
             override=rules.override.identity if override_used and rules.override else None,
-            reason=rules.override.reason if override_used and rules.override else None,
+            reason=_reason(rules, override_used),
         )
         log = (*log, entry)[-RELEASE_LOG_LENGTH:]
     soak = rules.soak.of(desired.phase)
@@ -162,6 +163,13 @@ def judge(
         override_used=override_used,
         problems=tuple(problems),
     )
+
+
+def _reason(rules: PathRules, override_used: bool) -> str | None:
+    parts = [rules.reason] if rules.reason else []
+    if override_used and rules.override is not None and rules.override.reason != rules.reason:
+        parts.append(f"override: {rules.override.reason}")
+    return "; ".join(parts) or None
 
 
 def _classify(

@@ -185,6 +185,7 @@ def _read_path(reader: ConfigReader, environment: Environment, stack: str) -> Pa
         soak=read_soak(reader, environment),
         override=read_release_override(reader, production=environment is Environment.PRODUCTION),
         promote_from=read_promote_from(reader, stack),
+        reason=reader.text("releaseReason"),
     )
 
 

@@ -24,3 +24,13 @@ for requirements in "$@"; do
     printf '%s' "$digest" > "$stamp"
   fi
 done
+# The `involution` command: the project itself, editable (its folder on the venv's path), so
+# venv/bin/involution runs the working tree. Reinstalled when pyproject.toml changes.
+stamp="venv/.installed-project"
+digest=$(sha256sum pyproject.toml)
+if [[ ! -f $stamp || "$(cat "$stamp")" != "$digest" || ! -x venv/bin/involution ]]; then
+  echo "venv: installing the involution command" >&2
+  venv/bin/pip install --quiet --disable-pip-version-check --no-deps \
+    --config-settings editable_mode=compat -e .
+  printf '%s' "$digest" > "$stamp"
+fi

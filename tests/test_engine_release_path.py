@@ -95,7 +95,7 @@ def test_walk_with_soaks_refusals_and_an_override(engine_project: EngineProject)
     )
     last = at100["releaseLog"][-1]
     assert (last["step"], last["from"], last["phase"]) == ("advance", "50", "100")
-    assert last["reason"] == "latency fix verified in staging"
+    assert last["reason"] == "override: latency fix verified in staging"
     assert last["override"]
     deployments = {
         d["metadata"]["name"]: d

@@ -207,7 +207,7 @@ def test_every_release_override_is_flagged(pack: PolicyPackProcess) -> None:
             "phaseSince": "2026-11-24T11:00:00Z",
         },
     )
-    assert run.outputs["releaseLog"][-1]["reason"] == "fix verified in staging"
+    assert run.outputs["releaseLog"][-1]["reason"] == "override: fix verified in staging"
     report = check(pack, resources_from_run(run))
     assert report.mandatory == []
     [flagged] = report.of("release-override-recorded")

@@ -225,7 +225,7 @@ def test_override_skips_one_soak_once_and_is_logged() -> None:
     assert first.problems == ()
     assert first.override_used
     assert first.log[-1].override == OVERRIDE.identity
-    assert first.log[-1].reason == OVERRIDE.reason
+    assert first.log[-1].reason == f"override: {OVERRIDE.reason}"
     again = run(deployed("50", since=timedelta(minutes=5), log=first.log), desired("100"), rules)
     assert keys(again) == ["releaseOverride"]
     assert "one override skips one soak" in again.problems[0].allowed
@@ -339,3 +339,9 @@ def test_a_deployment_without_phase_since_cannot_skip_its_soak() -> None:
     stay = run(legacy, desired("10"), PRODUCTION)
     assert stay.problems == ()
     assert stay.phase_since == NOW
+
+
+def test_the_release_reason_is_logged_with_the_step() -> None:
+    rules = PathRules(soak=NO_SOAK.soak, override=None, promote_from=None, reason="CHG-5 go")
+    assert run(deployed("10"), desired("50"), rules).log[-1].reason == "CHG-5 go"
+    assert run(deployed("10"), desired("10"), rules).log == ()

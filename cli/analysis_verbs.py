@@ -1,0 +1,154 @@
+"""`involution analyze` and `involution watch`: the canary analysis, and acting on it.
+
+`watch` rolls a canary back by itself when a rollback trigger holds (a config change and a
+`pulumi up`, recorded with the numbers that triggered it) and, with `--auto-advance`,
+advances when the soak is over and every check passes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from cli import exit_codes, steps
+from cli.last_analysis import save_last_analysis
+from cli.workspace import ReleaseStack
+from involution.analysis import Analysis, analyse
+from involution.errors import ConfigError
+from involution.phases import Phase
+from involution.prometheus import PrometheusClient, PrometheusError
+from involution.settings import Settings, parse_settings
+
+RunStep = Callable[[ReleaseStack, steps.ConfigChange, str], int]
+LIVE = (Phase.P10, Phase.P50, Phase.P100)
+DECISION_EXIT = {"advance": exit_codes.OK, "hold": exit_codes.HOLD, "rollback": exit_codes.ROLLBACK}
+
+
+class AnalysisUnavailable(Exception):
+    """No Prometheus to ask: not configured, or not answering."""
+
+
+def stack_settings(release: ReleaseStack) -> Settings:
+    return parse_settings(release.config(), stack=release.name)
+
+
+def analysis_of(settings: Settings, url_override: str | None) -> Analysis:
+    url = url_override or settings.monitoring.prometheus_url
+    if not url:
+        raise AnalysisUnavailable(
+            "no Prometheus to ask: set monitoring.prometheusUrl "
+            "(pulumi config set --path involution:monitoring.prometheusUrl URL) or pass "
+            "--prometheus-url"
+        )
+    try:
+        return analyse(PrometheusClient(url), settings.monitoring, settings.namespace)
+    except PrometheusError as error:
+        raise AnalysisUnavailable(str(error)) from None
+
+
+def describe(analysis: Analysis) -> list[str]:
+    lines = [f"decision: {analysis.decision} ({analysis.reason})"]
+    for check in analysis.to_json()["checks"]:
+        numbers = ", ".join(
+            f"{key} {check[key]}" for key in ("value", "threshold", "baseline") if check[key] is not None
+        )
+        lines.append(f"  {check['verdict']:<12} {check['name']:<28} {numbers}")
+        lines.append(f"  {'':<12} {check['message']}")
+    return lines
+
+
+def trigger_summary(analysis: Analysis) -> str:
+    """The numbers behind a rollback, for the stack history and releaseLog."""
+    failed = [c for c in analysis.checks if c.verdict == "fail" and c.rollback]
+    parts = [
+        f"{c.name} {_number(c.value)} > {_number(c.threshold)}"
+        + (f" (stable {_number(c.baseline)})" if c.baseline is not None else "")
+        for c in failed
+    ]
+    return "watch: rollback trigger " + "; ".join(parts or [analysis.reason])
+
+
+def run(args: argparse.Namespace, release: ReleaseStack, run_step: RunStep) -> int:
+    try:
+        settings = stack_settings(release)
+    except ConfigError as error:
+        print(f"involution: {error}", file=sys.stderr)
+        return exit_codes.REFUSED
+    if args.verb == "analyze":
+        return analyze_once(args, release, settings)
+    return watch(args, release, settings, run_step)
+
+
+def analyze_once(args: argparse.Namespace, release: ReleaseStack, settings: Settings) -> int:
+    phase = steps.deployed_phase(release.outputs())
+    if phase not in LIVE:
+        raise steps.NothingToDo(f"nothing to analyze: no canary takes traffic (phase {phase.value})")
+    try:
+        analysis = analysis_of(settings, args.prometheus_url)
+    except AnalysisUnavailable as error:
+        print(f"involution: {error}", file=sys.stderr)
+        return exit_codes.PROMETHEUS_DOWN
+    record = {**analysis.to_json(), "stack": release.name, "phase": phase.value}
+    save_last_analysis(release.name, record)
+    if args.json:
+        print(json.dumps(record, indent=2))
+    else:
+        print("\n".join(describe(analysis)))
+    return DECISION_EXIT[analysis.decision]
+
+
+def watch(
+    args: argparse.Namespace, release: ReleaseStack, settings: Settings, run_step: RunStep
+) -> int:
+    rounds = 0
+    while True:
+        rounds += 1
+        code = watch_round(args, release, settings, run_step)
+        if code is not None:
+            return code
+        if args.once or (args.max_rounds and rounds >= args.max_rounds):
+            return exit_codes.OK
+        time.sleep(args.interval)
+
+
+def watch_round(
+    args: argparse.Namespace, release: ReleaseStack, settings: Settings, run_step: RunStep
+) -> int | None:
+    """One look; an exit code when the watch is over (rolled back, nothing left to watch)."""
+    outputs = release.outputs()
+    phase = steps.deployed_phase(outputs)
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    if phase not in LIVE:
+        print(f"involution watch {stamp}: no canary takes traffic on {release.name} ({phase.value})")
+        return exit_codes.OK
+    try:
+        analysis = analysis_of(settings, args.prometheus_url)
+    except AnalysisUnavailable as error:
+        print(f"involution watch {stamp}: {error}", file=sys.stderr)
+        return exit_codes.PROMETHEUS_DOWN if args.once else None
+    save_last_analysis(release.name, {**analysis.to_json(), "stack": release.name})
+    print(f"involution watch {stamp}: {release.name} at {phase.value}: {analysis.decision}")
+    if analysis.decision == "rollback":
+        reason = " ".join(filter(None, [trigger_summary(analysis), args.reason]))
+        code = run_step(release, steps.rollback(outputs, staged=False), reason)
+        return code
+    if analysis.decision == "advance" and args.auto_advance and _soaked(outputs):
+        change = steps.promote(outputs) if phase is Phase.P100 else steps.advance(outputs)
+        code = run_step(release, change, args.reason or "watch: soak over and analysis passed")
+        if code != exit_codes.OK:
+            return code
+    return None
+
+
+def _soaked(outputs: dict[str, Any]) -> bool:
+    until = outputs.get("soakUntil")
+    return not isinstance(until, str) or datetime.fromisoformat(until) <= datetime.now(UTC)
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:g}"

@@ -1,0 +1,115 @@
+"""`involution`: run releases of the project's stacks (status, analyze, start, advance, promote,
+rollback, watch) through the Pulumi Automation API. Every step is a config change and a
+`pulumi up`, judged by the program's release path as a hand-made change would be."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from cli import analysis_verbs, exit_codes, steps
+from cli.output import print_status
+from cli.workspace import ReleaseStack, UnknownStack, UpdateFailed, open_stack
+from involution.config_path import parse_duration
+
+REASON_KEY = "releaseReason"
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="involution", description=__doc__)
+    verbs = top.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    def verb(name: str, text: str) -> argparse.ArgumentParser:
+        sub = verbs.add_parser(name, help=text, description=text)
+        sub.add_argument("--stack", "-s", required=True, help="stack name, e.g. staging")
+        return sub
+
+    verb("status", "deployed phase, versions, weights, time in phase, soak left, last analysis")
+    analyze = verb("analyze", "the canary analysis: decision and every check with its numbers")
+    analyze.add_argument("--prometheus-url", help="Prometheus HTTP API (default: monitoring.prometheusUrl)")
+    analyze.add_argument("--json", action="store_true", help="print one JSON object")
+    start = verb("start", "start the canary of VERSION at 10%%")
+    start.add_argument("version", metavar="VERSION", help="engine version tag, e.g. v1.3.0")
+    for name, text in (
+        ("advance", "move the live canary one phase forward (10 -> 50 -> 100)"),
+        ("promote", "make the canary at 100%% the stable version"),
+        ("rollback", "all traffic back to stable; --staged steps back one phase"),
+    ):
+        sub = verb(name, text)
+        if name == "rollback":
+            sub.add_argument("--staged", action="store_true", help="100 -> 50 -> 10 -> rollback")
+    watch = verb("watch", "analyze each interval; roll back on a trigger, advance if asked")
+    watch.add_argument("--interval", default="30s", type=_duration, help="e.g. 30s, 5m")
+    watch.add_argument("--once", action="store_true", help="one round, for a scheduled job")
+    watch.add_argument("--auto-advance", action="store_true", help="advance when soaked and passing")
+    watch.add_argument("--prometheus-url", help="Prometheus HTTP API (default: monitoring.prometheusUrl)")
+    watch.add_argument("--max-rounds", type=int, default=0, help=argparse.SUPPRESS)
+    for sub in verbs.choices.values():
+        if sub.prog.split()[-1] in ("start", "advance", "promote", "rollback", "watch"):
+            sub.add_argument("--reason", default="", help="recorded in the stack history and releaseLog")
+    return top
+
+
+def _duration(text: str) -> float:
+    try:
+        seconds = parse_duration(text).total_seconds()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 30s or 5m") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("the interval must be longer than 0s")
+    return seconds
+
+
+def run_step(release: ReleaseStack, change: steps.ConfigChange, reason: str) -> int:
+    """Apply the change and `pulumi up`; on a refusal the config is put back as it was."""
+    message = f"{change.message}: {reason}" if reason else change.message
+    previous = release.apply({**change.changes, REASON_KEY: message})
+    print(f"involution: {message} (stack {release.name})", flush=True)
+    try:
+        outputs = release.up(message=message)
+    except UpdateFailed as failure:
+        release.restore(previous)
+        print(f"involution: refused, nothing changed:\n{failure}", file=sys.stderr)
+        return exit_codes.REFUSED
+    release.apply({REASON_KEY: None})
+    print(
+        f"involution: {release.name} at phase {outputs.get('phase')} "
+        f"(stable {outputs.get('stableWeight')}%, canary {outputs.get('canaryWeight')}%)"
+    )
+    return exit_codes.OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        release = open_stack(args.stack)
+    except UnknownStack:
+        print(f"involution: no stack named {args.stack!r} in this project's backend", file=sys.stderr)
+        return exit_codes.UNKNOWN_STACK
+    now = datetime.now(UTC)
+    try:
+        if args.verb == "status":
+            print_status(release, now)
+            return exit_codes.OK
+        if args.verb in ("analyze", "watch"):
+            return analysis_verbs.run(args, release, run_step)
+        outputs = release.outputs()
+        change = {
+            "start": lambda: steps.start(outputs, args.version),
+            "advance": lambda: steps.advance(outputs),
+            "promote": lambda: steps.promote(outputs),
+            "rollback": lambda: steps.rollback(outputs, staged=args.staged),
+        }[args.verb]()
+    except steps.NothingToDo as nothing:
+        print(f"involution: {nothing}", file=sys.stderr)
+        return exit_codes.NOTHING_TO_DO
+    except steps.BadArgument as bad:
+        print(f"involution: {bad}", file=sys.stderr)
+        return exit_codes.USAGE
+    return run_step(release, change, args.reason)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

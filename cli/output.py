@@ -1,0 +1,52 @@
+"""What `involution status` prints: the deployed release as an operator reads it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cli.last_analysis import load_last_analysis
+from cli.workspace import ReleaseStack
+from involution.config_path import format_duration
+
+
+def status_lines(outputs: dict[str, Any], now: datetime, last: dict[str, Any] | None) -> list[str]:
+    if not outputs:
+        return ["not deployed yet: `pulumi up` (or `make deploy` for dev) deploys it"]
+    lines = [
+        f"phase          {outputs.get('phase')}",
+        f"stable         {outputs.get('stableVersion')} ({outputs.get('stableWeight')}% of traffic)",
+        f"canary         {outputs.get('canaryVersion') or '-'} ({outputs.get('canaryWeight')}%)",
+    ]
+    since = _time(outputs.get("phaseSince"))
+    if since is not None:
+        lines.append(f"in phase       {format_duration(now - since)} (since {outputs['phaseSince']})")
+    until = _time(outputs.get("soakUntil"))
+    if until is not None:
+        left = "over" if until <= now else f"{format_duration(until - now)} left"
+        lines.append(f"soak           {left} (until {outputs['soakUntil']})")
+    commands = outputs.get("nextCommands") or {}
+    if commands.get("advanceAllowed"):
+        lines.append(f"next step      {commands['advanceAllowed']}")
+    if last is not None:
+        lines.append(
+            f"last analysis  {last.get('decision')} at {last.get('evaluatedAt')}: {last.get('reason')}"
+        )
+    else:
+        lines.append("last analysis  none recorded on this machine (`involution analyze`)")
+    return lines
+
+
+def print_status(release: ReleaseStack, now: datetime) -> None:
+    print(f"stack          {release.name}")
+    for line in status_lines(release.outputs(), now, load_last_analysis(release.name)):
+        print(line)
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None

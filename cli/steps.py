@@ -1,0 +1,103 @@
+"""Which config change each verb of the `involution` command makes, from what is deployed.
+
+Pure: the deployed state is the stack's outputs; the result is the keys to set or remove.
+`pulumi up` then judges the step on the release path as it would for a hand-made change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from involution.phases import Phase
+from involution.versions import EngineVersion, VersionError
+
+
+class NothingToDo(Exception):
+    """The verb does not apply to the deployed phase; the message says what does."""
+
+
+class BadArgument(Exception):
+    """A verb's argument is not acceptable (e.g. not a version tag)."""
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """Keys to set (a value) or remove (None), and the message recorded with the update."""
+
+    changes: Mapping[str, str | None]
+    message: str
+    label: str = field(default="")
+
+
+def deployed_phase(outputs: Mapping[str, Any]) -> Phase:
+    try:
+        return Phase(str(outputs.get("phase", "none")))
+    except ValueError:
+        return Phase.NONE
+
+
+def start(outputs: Mapping[str, Any], version: str) -> ConfigChange:
+    try:
+        tag = EngineVersion.parse(version).tag
+    except VersionError as error:
+        raise BadArgument(str(error)) from None
+    phase = deployed_phase(outputs)
+    if phase in (Phase.P10, Phase.P50, Phase.P100):
+        raise NothingToDo(
+            f"a canary of {outputs.get('canaryVersion')} is live at phase {phase.value}: "
+            "advance, promote or roll it back first"
+        )
+    changes: dict[str, str | None] = {"canaryVersion": tag, "canaryPhase": Phase.P10.value}
+    if phase is Phase.ROLLBACK and outputs.get("canaryVersion") != tag:
+        raise NothingToDo(
+            f"the rolled-back canary {outputs.get('canaryVersion')} is still recorded: close it "
+            "first (`pulumi config rm involution:canaryVersion`, canaryPhase none) or retry it"
+        )
+    return ConfigChange(changes, f"start the canary of {tag} at 10%", "start")
+
+
+def advance(outputs: Mapping[str, Any]) -> ConfigChange:
+    phase = deployed_phase(outputs)
+    if phase is Phase.P100:
+        raise NothingToDo("the canary serves 100%: the next step is `involution promote`")
+    if phase in (Phase.NONE, Phase.ROLLBACK) or phase.advance is None:
+        raise NothingToDo(
+            f"nothing to advance: no canary is live (phase {phase.value}); "
+            "`involution start VERSION` starts one"
+        )
+    forward = phase.advance
+    return ConfigChange(
+        {"canaryPhase": forward.value},
+        f"advance {outputs.get('canaryVersion')} from {phase.value} to {forward.value}",
+        "advance",
+    )
+
+
+def promote(outputs: Mapping[str, Any]) -> ConfigChange:
+    phase = deployed_phase(outputs)
+    canary = outputs.get("canaryVersion")
+    if phase is not Phase.P100 or not canary:
+        raise NothingToDo(
+            f"nothing to promote: the canary must serve 100% first (phase {phase.value})"
+        )
+    return ConfigChange(
+        {"stableVersion": str(canary), "canaryVersion": None, "canaryPhase": Phase.NONE.value},
+        f"promote {canary} to stable",
+        "promote",
+    )
+
+
+def rollback(outputs: Mapping[str, Any], *, staged: bool) -> ConfigChange:
+    phase = deployed_phase(outputs)
+    if phase not in (Phase.P10, Phase.P50, Phase.P100):
+        raise NothingToDo(f"nothing to roll back: no canary takes traffic (phase {phase.value})")
+    target = phase.step_back if staged else Phase.ROLLBACK
+    assert target is not None
+    what = "staged rollback" if staged else "rollback"
+    return ConfigChange(
+        {"canaryPhase": target.value},
+        f"{what} of {outputs.get('canaryVersion')} from {phase.value} to {target.value}",
+        "rollback",
+    )

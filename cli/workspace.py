@@ -1,0 +1,108 @@
+"""The project's stacks through the Pulumi Automation API, as the `involution` command sees them.
+
+The workspace is the project folder itself (its Pulumi.yaml and stack files), and every
+`pulumi` the Automation API runs is scripts/pulumi.sh, the same one an operator runs, so the
+local backend, the passphrase and the tracked stack files behave identically.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pulumi import automation as auto
+
+from involution.contract import NAMESPACE
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+# A folder with bin/pulumi; INVOLUTION_PULUMI_ROOT points elsewhere (e.g. the engine's own
+# folder, with PULUMI_BACKEND_URL and a passphrase set by the caller).
+DEFAULT_PULUMI_ROOT = PROJECT_DIR / "scripts" / "automation"
+
+
+class UnknownStack(Exception):
+    """The stack does not exist in the backend."""
+
+
+class UpdateFailed(Exception):
+    """`pulumi up` failed; the message carries the program's own error lines."""
+
+
+@dataclass
+class ReleaseStack:
+    """One stack of the project: its outputs, its config, `pulumi up`."""
+
+    name: str
+    stack: auto.Stack
+
+    def outputs(self) -> dict[str, Any]:
+        return {key: value.value for key, value in self.stack.outputs().items()}
+
+    def config(self) -> dict[str, str]:
+        """The `involution:` keys as the program reads them (objects as JSON text)."""
+        prefix = f"{NAMESPACE}:"
+        return {
+            key[len(prefix) :]: value.value
+            for key, value in self.stack.get_all_config().items()
+            if key.startswith(prefix)
+        }
+
+    def apply(self, changes: Mapping[str, str | None]) -> dict[str, str | None]:
+        """Set (or with None remove) keys; returns the previous values, for `restore`."""
+        before = self.config()
+        previous: dict[str, str | None] = {}
+        for key, value in changes.items():
+            previous[key] = before.get(key)
+            if value is None:
+                if key in before:
+                    self.stack.remove_config(f"{NAMESPACE}:{key}")
+            else:
+                self.stack.set_config(f"{NAMESPACE}:{key}", auto.ConfigValue(value=value))
+        return previous
+
+    def restore(self, previous: Mapping[str, str | None]) -> None:
+        self.apply(previous)
+
+    def up(self, message: str, on_output: Callable[[str], None] | None = None) -> dict[str, Any]:
+        try:
+            result = self.stack.up(message=message, on_output=on_output, color="never")
+        except auto.CommandError as error:
+            raise UpdateFailed(_program_errors(str(error))) from None
+        return {key: value.value for key, value in result.outputs.items()}
+
+    def history(self, page_size: int = 500) -> list[auto.UpdateSummary]:
+        return list(self.stack.history(page_size=page_size))
+
+
+def open_stack(name: str, project_dir: Path | None = None) -> ReleaseStack:
+    """The stack `name` of the project; UnknownStack when the backend has none of that name."""
+    root = Path(os.environ.get("INVOLUTION_PULUMI_ROOT") or DEFAULT_PULUMI_ROOT)
+    command = auto.PulumiCommand(root=str(root), skip_version_check=True)
+    options = auto.LocalWorkspaceOptions(
+        work_dir=str(project_dir or Path(os.environ.get("INVOLUTION_PROJECT_DIR", PROJECT_DIR))),
+        pulumi_command=command,
+        env_vars={
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        },
+    )
+    try:
+        stack = auto.select_stack(stack_name=name, work_dir=options.work_dir, opts=options)
+    except auto.StackNotFoundError:
+        raise UnknownStack(name) from None
+    except auto.CommandError as error:
+        if "no stack named" in str(error) or "not found" in str(error):
+            raise UnknownStack(name) from None
+        raise
+    return ReleaseStack(name=name, stack=stack)
+
+
+def _program_errors(text: str) -> str:
+    """The `error:` lines the engine printed, without the Automation API's wrapping."""
+    lines = [line.strip() for line in text.splitlines() if "error:" in line]
+    wanted = [line for line in lines if "unhandled error" not in line and "exit code" not in line]
+    unique = list(dict.fromkeys(wanted))
+    return "\n".join(unique) or text.strip().splitlines()[-1]
