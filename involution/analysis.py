@@ -9,7 +9,9 @@ without series is blind, not healthy: the NaN-as-0 trap), and a breach counts on
   when the point estimate is under it with at least `min_sample(threshold)` requests (the
   smallest count at which zero errors would show the ratio under the threshold, 299 for 1%);
   `inconclusive` otherwise. The increase over stable uses Fisher's exact test canary vs stable,
-  and needs `min_sample(increase)` requests in each track to pass (2995 for 0.1 points).
+  and needs `min_sample(increase)` requests in each track to pass (2995 for 0.1 points); it
+  fails when the canary's ratio is over stable's + the points AND Fisher shows the canary's
+  ratio above stable's (the test is of a difference, the points apply to the estimate).
 - latency quantiles are `histogram_quantile` estimates of the window; a verdict needs at least
   `min_sample(1 - quantile)` observations (59 for p95: fewer cannot place a p95 at all).
 - below `minRequestsPerSecond` every traffic-based check is inconclusive, as the alert rules
@@ -143,9 +145,9 @@ def ratio_over_threshold(
     n, k = _count(c.requests), _count(c.errors)
     blind = _blind(obs, m)
     if blind or n == 0:
-        return Check(
-            name, "inconclusive", None, percent, stable_pct, blind or "no requests", rollback
-        )
+        value = 100 * k / n if n else None
+        msg = blind or "no requests"
+        return Check(name, "inconclusive", value, percent, stable_pct, msg, rollback)
     ratio = k / n
     need = min_sample(p0, ALPHA)
     seen = f"{k} 5xx of {n} canary requests ({_pct(100 * ratio)})"
@@ -186,7 +188,7 @@ def ratio_above_stable(obs: Observations, m: MonitoringSettings) -> Check:
     if canary > limit and p < ALPHA:
         verdict = "fail"
         points = m.error_rate_increase_points
-        why = f"more than {points:g} points above stable {AT} (Fisher p={p:.2g})"
+        why = f"over stable + {points:g} points, and above stable {AT} (Fisher p={p:.2g})"
     elif canary <= limit and min(nc, ns) >= need:
         verdict = "pass"
         why = f"within {m.error_rate_increase_points:g} points, {need}+ requests per track"
