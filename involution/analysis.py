@@ -27,6 +27,7 @@ criterion fails; else `advance`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -90,7 +91,9 @@ class Analysis:
 
 
 def _rounded(x: float | None) -> float | None:
-    return None if x is None else round(x, 6)
+    """JSON has no infinity (a quantile in the +Inf bucket): such a value is shown as null and
+    stays in the message."""
+    return None if x is None or not math.isfinite(x) else round(x, 6)
 
 
 def _count(x: float | None) -> int:

@@ -131,6 +131,14 @@ def test_latency_4x_stable_under_300ms_rolls_back() -> None:
     assert verdicts(a)["response-time"] == "pass"
 
 
+def test_latency_in_the_inf_bucket_rolls_back_and_stays_valid_json() -> None:
+    a = run(track(20, 0.05, math.inf))
+    assert a.decision == "rollback"
+    assert a.check("response-time").verdict == "fail"
+    body = json.dumps(a.to_json(), allow_nan=False)
+    assert "inf ms" in body
+
+
 def test_no_canary_series_holds_and_never_passes() -> None:
     a = run(None)
     assert a.decision == "hold"
