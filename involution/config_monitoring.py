@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from involution.config_reader import ConfigReader
+from involution.config_reader import ConfigReader, ObjectReader
 
 _METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -27,6 +28,7 @@ FIELDS = {
     "minRequestsPerSecond": "below this canary traffic, rate-based rules stay silent",
     "rateWindowMinutes": "window of the rate() each rule evaluates",
     "prometheusReleaseLabel": "value of the `release` label the Prometheus Operator selects",
+    "prometheusUrl": "http(s) base URL of the Prometheus the canary analysis queries",
 }
 
 
@@ -50,6 +52,38 @@ class MonitoringSettings:
     min_requests_per_second: float = 0.2
     rate_window_minutes: float = 5.0
     prometheus_release_label: str = "kube-prometheus-stack"
+    prometheus_url: str | None = None
+
+
+def valid_http_url(value: str) -> bool:
+    """An http(s) URL with a host, no credentials, query or fragment (a base URL)."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and parts.username is None
+        and not parts.query
+        and not parts.fragment
+        and not any(c.isspace() for c in value)
+    )
+
+
+def _prometheus_url(o: ObjectReader) -> str | None:
+    value = o.text("prometheusUrl")
+    if value is None:
+        return None
+    if not valid_http_url(value):
+        o.problem(
+            "prometheusUrl",
+            value,
+            "an http:// or https:// base URL with a host (no credentials, query or fragment)",
+        )
+        return None
+    return value.rstrip("/")
 
 
 def read_monitoring(reader: ConfigReader) -> MonitoringSettings:
@@ -106,4 +140,5 @@ def read_monitoring(reader: ConfigReader) -> MonitoringSettings:
         ),
         prometheus_release_label=o.text("prometheusReleaseLabel", d.prometheus_release_label)
         or d.prometheus_release_label,
+        prometheus_url=_prometheus_url(o),
     )

@@ -243,6 +243,20 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str, str, str]] = [
     ),
     ("dev", {"monitoring": {"errorRate": 1}}, "monitoring.errorRate", "1", "a field of monitoring"),
     (
+        "dev",
+        {"monitoring": {"prometheusUrl": "ftp://prometheus:9090"}},
+        "monitoring.prometheusUrl",
+        "'ftp://prometheus:9090'",
+        "an http:// or https:// base URL",
+    ),
+    (
+        "dev",
+        {"monitoring": {"prometheusUrl": "http://prometheus:90x0"}},
+        "monitoring.prometheusUrl",
+        "'http://prometheus:90x0'",
+        "an http:// or https:// base URL",
+    ),
+    (
         "production",
         {"redisPassword": None},
         "redisPassword",
