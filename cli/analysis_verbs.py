@@ -29,7 +29,7 @@ LIVE = (Phase.P10, Phase.P50, Phase.P100)
 DECISION_EXIT = {"advance": exit_codes.OK, "hold": exit_codes.HOLD, "rollback": exit_codes.ROLLBACK}
 
 
-class AnalysisUnavailable(Exception):
+class AnalysisUnavailableError(Exception):
     """No Prometheus to ask: not configured, or not answering."""
 
 
@@ -40,7 +40,7 @@ def stack_settings(release: ReleaseStack) -> Settings:
 def analysis_of(settings: Settings, url_override: str | None) -> Analysis:
     url = url_override or settings.monitoring.prometheus_url
     if not url:
-        raise AnalysisUnavailable(
+        raise AnalysisUnavailableError(
             "no Prometheus to ask: set monitoring.prometheusUrl "
             "(pulumi config set --path involution:monitoring.prometheusUrl URL) or pass "
             "--prometheus-url"
@@ -48,14 +48,16 @@ def analysis_of(settings: Settings, url_override: str | None) -> Analysis:
     try:
         return analyse(PrometheusClient(url), settings.monitoring, settings.namespace)
     except PrometheusError as error:
-        raise AnalysisUnavailable(str(error)) from None
+        raise AnalysisUnavailableError(str(error)) from None
 
 
 def describe(analysis: Analysis) -> list[str]:
     lines = [f"decision: {analysis.decision} ({analysis.reason})"]
     for check in analysis.to_json()["checks"]:
         numbers = ", ".join(
-            f"{key} {check[key]}" for key in ("value", "threshold", "baseline") if check[key] is not None
+            f"{key} {check[key]}"
+            for key in ("value", "threshold", "baseline")
+            if check[key] is not None
         )
         lines.append(f"  {check['verdict']:<12} {check['name']:<28} {numbers}")
         lines.append(f"  {'':<12} {check['message']}")
@@ -87,10 +89,12 @@ def run(args: argparse.Namespace, release: ReleaseStack, run_step: RunStep) -> i
 def analyze_once(args: argparse.Namespace, release: ReleaseStack, settings: Settings) -> int:
     phase = steps.deployed_phase(release.outputs())
     if phase not in LIVE:
-        raise steps.NothingToDo(f"nothing to analyze: no canary takes traffic (phase {phase.value})")
+        raise steps.NothingToDoError(
+            f"nothing to analyze: no canary takes traffic (phase {phase.value})"
+        )
     try:
         analysis = analysis_of(settings, args.prometheus_url)
-    except AnalysisUnavailable as error:
+    except AnalysisUnavailableError as error:
         print(f"involution: {error}", file=sys.stderr)
         return exit_codes.PROMETHEUS_DOWN
     record = {**analysis.to_json(), "stack": release.name, "phase": phase.value}
@@ -124,11 +128,13 @@ def watch_round(
     phase = steps.deployed_phase(outputs)
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     if phase not in LIVE:
-        print(f"involution watch {stamp}: no canary takes traffic on {release.name} ({phase.value})")
+        print(
+            f"involution watch {stamp}: no canary takes traffic on {release.name} ({phase.value})"
+        )
         return exit_codes.OK
     try:
         analysis = analysis_of(settings, args.prometheus_url)
-    except AnalysisUnavailable as error:
+    except AnalysisUnavailableError as error:
         print(f"involution watch {stamp}: {error}", file=sys.stderr)
         return exit_codes.PROMETHEUS_DOWN if args.once else None
     save_last_analysis(release.name, {**analysis.to_json(), "stack": release.name})

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from cli import analysis_verbs, exit_codes, steps
 from cli.output import print_status
-from cli.workspace import ReleaseStack, UnknownStack, UpdateFailed, open_stack
+from cli.workspace import ReleaseStack, UnknownStackError, UpdateFailedError, open_stack
 from involution.config_path import parse_duration
 
 REASON_KEY = "releaseReason"
@@ -28,7 +28,9 @@ def parser() -> argparse.ArgumentParser:
 
     verb("status", "deployed phase, versions, weights, time in phase, soak left, last analysis")
     analyze = verb("analyze", "the canary analysis: decision and every check with its numbers")
-    analyze.add_argument("--prometheus-url", help="Prometheus HTTP API (default: monitoring.prometheusUrl)")
+    analyze.add_argument(
+        "--prometheus-url", help="Prometheus HTTP API (default: monitoring.prometheusUrl)"
+    )
     analyze.add_argument("--json", action="store_true", help="print one JSON object")
     start = verb("start", "start the canary of VERSION at 10%%")
     start.add_argument("version", metavar="VERSION", help="engine version tag, e.g. v1.3.0")
@@ -43,12 +45,18 @@ def parser() -> argparse.ArgumentParser:
     watch = verb("watch", "analyze each interval; roll back on a trigger, advance if asked")
     watch.add_argument("--interval", default="30s", type=_duration, help="e.g. 30s, 5m")
     watch.add_argument("--once", action="store_true", help="one round, for a scheduled job")
-    watch.add_argument("--auto-advance", action="store_true", help="advance when soaked and passing")
-    watch.add_argument("--prometheus-url", help="Prometheus HTTP API (default: monitoring.prometheusUrl)")
+    watch.add_argument(
+        "--auto-advance", action="store_true", help="advance when soaked and passing"
+    )
+    watch.add_argument(
+        "--prometheus-url", help="Prometheus HTTP API (default: monitoring.prometheusUrl)"
+    )
     watch.add_argument("--max-rounds", type=int, default=0, help=argparse.SUPPRESS)
     for sub in verbs.choices.values():
         if sub.prog.split()[-1] in ("start", "advance", "promote", "rollback", "watch"):
-            sub.add_argument("--reason", default="", help="recorded in the stack history and releaseLog")
+            sub.add_argument(
+                "--reason", default="", help="recorded in the stack history and releaseLog"
+            )
     return top
 
 
@@ -69,7 +77,7 @@ def run_step(release: ReleaseStack, change: steps.ConfigChange, reason: str) -> 
     print(f"involution: {message} (stack {release.name})", flush=True)
     try:
         outputs = release.up(message=message)
-    except UpdateFailed as failure:
+    except UpdateFailedError as failure:
         release.restore(previous)
         print(f"involution: refused, nothing changed:\n{failure}", file=sys.stderr)
         return exit_codes.REFUSED
@@ -85,8 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         release = open_stack(args.stack)
-    except UnknownStack:
-        print(f"involution: no stack named {args.stack!r} in this project's backend", file=sys.stderr)
+    except UnknownStackError:
+        print(
+            f"involution: no stack named {args.stack!r} in this project's backend", file=sys.stderr
+        )
         return exit_codes.UNKNOWN_STACK
     now = datetime.now(UTC)
     try:
@@ -102,10 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "promote": lambda: steps.promote(outputs),
             "rollback": lambda: steps.rollback(outputs, staged=args.staged),
         }[args.verb]()
-    except steps.NothingToDo as nothing:
+    except steps.NothingToDoError as nothing:
         print(f"involution: {nothing}", file=sys.stderr)
         return exit_codes.NOTHING_TO_DO
-    except steps.BadArgument as bad:
+    except steps.BadArgumentError as bad:
         print(f"involution: {bad}", file=sys.stderr)
         return exit_codes.USAGE
     return run_step(release, change, args.reason)

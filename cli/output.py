@@ -15,12 +15,14 @@ def status_lines(outputs: dict[str, Any], now: datetime, last: dict[str, Any] | 
         return ["not deployed yet: `pulumi up` (or `make deploy` for dev) deploys it"]
     lines = [
         f"phase          {outputs.get('phase')}",
-        f"stable         {outputs.get('stableVersion')} ({outputs.get('stableWeight')}% of traffic)",
+        f"stable         {outputs.get('stableVersion')} ({outputs.get('stableWeight')}%)",
         f"canary         {outputs.get('canaryVersion') or '-'} ({outputs.get('canaryWeight')}%)",
     ]
     since = _time(outputs.get("phaseSince"))
     if since is not None:
-        lines.append(f"in phase       {format_duration(now - since)} (since {outputs['phaseSince']})")
+        lines.append(
+            f"in phase       {format_duration(now - since)} (since {outputs['phaseSince']})"
+        )
     until = _time(outputs.get("soakUntil"))
     if until is not None:
         left = "over" if until <= now else f"{format_duration(until - now)} left"
@@ -30,7 +32,8 @@ def status_lines(outputs: dict[str, Any], now: datetime, last: dict[str, Any] | 
         lines.append(f"next step      {commands['advanceAllowed']}")
     if last is not None:
         lines.append(
-            f"last analysis  {last.get('decision')} at {last.get('evaluatedAt')}: {last.get('reason')}"
+            f"last analysis  {last.get('decision')} at {last.get('evaluatedAt')}: "
+            f"{last.get('reason')}"
         )
     else:
         lines.append("last analysis  none recorded on this machine (`involution analyze`)")

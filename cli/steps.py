@@ -14,11 +14,11 @@ from involution.phases import Phase
 from involution.versions import EngineVersion, VersionError
 
 
-class NothingToDo(Exception):
+class NothingToDoError(Exception):
     """The verb does not apply to the deployed phase; the message says what does."""
 
 
-class BadArgument(Exception):
+class BadArgumentError(Exception):
     """A verb's argument is not acceptable (e.g. not a version tag)."""
 
 
@@ -42,16 +42,16 @@ def start(outputs: Mapping[str, Any], version: str) -> ConfigChange:
     try:
         tag = EngineVersion.parse(version).tag
     except VersionError as error:
-        raise BadArgument(str(error)) from None
+        raise BadArgumentError(str(error)) from None
     phase = deployed_phase(outputs)
     if phase in (Phase.P10, Phase.P50, Phase.P100):
-        raise NothingToDo(
+        raise NothingToDoError(
             f"a canary of {outputs.get('canaryVersion')} is live at phase {phase.value}: "
             "advance, promote or roll it back first"
         )
     changes: dict[str, str | None] = {"canaryVersion": tag, "canaryPhase": Phase.P10.value}
     if phase is Phase.ROLLBACK and outputs.get("canaryVersion") != tag:
-        raise NothingToDo(
+        raise NothingToDoError(
             f"the rolled-back canary {outputs.get('canaryVersion')} is still recorded: close it "
             "first (`pulumi config rm involution:canaryVersion`, canaryPhase none) or retry it"
         )
@@ -61,9 +61,9 @@ def start(outputs: Mapping[str, Any], version: str) -> ConfigChange:
 def advance(outputs: Mapping[str, Any]) -> ConfigChange:
     phase = deployed_phase(outputs)
     if phase is Phase.P100:
-        raise NothingToDo("the canary serves 100%: the next step is `involution promote`")
+        raise NothingToDoError("the canary serves 100%: the next step is `involution promote`")
     if phase in (Phase.NONE, Phase.ROLLBACK) or phase.advance is None:
-        raise NothingToDo(
+        raise NothingToDoError(
             f"nothing to advance: no canary is live (phase {phase.value}); "
             "`involution start VERSION` starts one"
         )
@@ -79,7 +79,7 @@ def promote(outputs: Mapping[str, Any]) -> ConfigChange:
     phase = deployed_phase(outputs)
     canary = outputs.get("canaryVersion")
     if phase is not Phase.P100 or not canary:
-        raise NothingToDo(
+        raise NothingToDoError(
             f"nothing to promote: the canary must serve 100% first (phase {phase.value})"
         )
     return ConfigChange(
@@ -92,7 +92,9 @@ def promote(outputs: Mapping[str, Any]) -> ConfigChange:
 def rollback(outputs: Mapping[str, Any], *, staged: bool) -> ConfigChange:
     phase = deployed_phase(outputs)
     if phase not in (Phase.P10, Phase.P50, Phase.P100):
-        raise NothingToDo(f"nothing to roll back: no canary takes traffic (phase {phase.value})")
+        raise NothingToDoError(
+            f"nothing to roll back: no canary takes traffic (phase {phase.value})"
+        )
     target = phase.step_back if staged else Phase.ROLLBACK
     assert target is not None
     what = "staged rollback" if staged else "rollback"

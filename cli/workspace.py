@@ -23,11 +23,11 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_PULUMI_ROOT = PROJECT_DIR / "scripts" / "automation"
 
 
-class UnknownStack(Exception):
+class UnknownStackError(Exception):
     """The stack does not exist in the backend."""
 
 
-class UpdateFailed(Exception):
+class UpdateFailedError(Exception):
     """`pulumi up` failed; the message carries the program's own error lines."""
 
 
@@ -70,7 +70,7 @@ class ReleaseStack:
         try:
             result = self.stack.up(message=message, on_output=on_output, color="never")
         except auto.CommandError as error:
-            raise UpdateFailed(_program_errors(str(error))) from None
+            raise UpdateFailedError(_program_errors(str(error))) from None
         return {key: value.value for key, value in result.outputs.items()}
 
     def history(self, page_size: int = 500) -> list[auto.UpdateSummary]:
@@ -78,7 +78,7 @@ class ReleaseStack:
 
 
 def open_stack(name: str, project_dir: Path | None = None) -> ReleaseStack:
-    """The stack `name` of the project; UnknownStack when the backend has none of that name."""
+    """The stack `name` of the project; UnknownStackError when the backend has none of that name."""
     root = Path(os.environ.get("INVOLUTION_PULUMI_ROOT") or DEFAULT_PULUMI_ROOT)
     command = auto.PulumiCommand(root=str(root), skip_version_check=True)
     options = auto.LocalWorkspaceOptions(
@@ -92,10 +92,10 @@ def open_stack(name: str, project_dir: Path | None = None) -> ReleaseStack:
     try:
         stack = auto.select_stack(stack_name=name, work_dir=options.work_dir, opts=options)
     except auto.StackNotFoundError:
-        raise UnknownStack(name) from None
+        raise UnknownStackError(name) from None
     except auto.CommandError as error:
         if "no stack named" in str(error) or "not found" in str(error):
-            raise UnknownStack(name) from None
+            raise UnknownStackError(name) from None
         raise
     return ReleaseStack(name=name, stack=stack)
 

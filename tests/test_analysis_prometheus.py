@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.net import LOOPBACK, free_port
+from harness.prometheus import LivePrometheus, Scenario, TrackLoad, live_prometheus
 from involution.analysis import Analysis, Check, analyse
 from involution.config_monitoring import MonitoringSettings
 from involution.prometheus import PrometheusClient, PrometheusError
-from tests.live_nginx import LOOPBACK, free_port
-from tests.live_prometheus import LivePrometheus, Scenario, TrackLoad, live_prometheus
 from tests.tooling import require_tool
 
 pytestmark = pytest.mark.tools

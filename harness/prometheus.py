@@ -20,8 +20,8 @@ from pathlib import Path
 
 import httpx
 
+from harness.net import LOOPBACK, free_port, wait_until
 from involution.config_monitoring import MonitoringSettings
-from tests.live_nginx import LOOPBACK, free_port, wait_until
 
 STEP_SECONDS = 15
 SPAN_SECONDS = 20 * 60
