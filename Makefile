@@ -50,6 +50,7 @@ bench: venv engine tools
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.nginx_split
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.policy_check
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.engine
+	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.watch_rollback
 
 bench-quick:
 	@$(MAKE) --no-print-directory bench QUICK=1

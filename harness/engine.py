@@ -127,6 +127,24 @@ class EngineProject:
             secret = key in {"slackWebhookUrl", "pagerdutyRoutingKey", "emailAuthPassword"}
             self.set(stack, f"alerting.{key}", value, secret=secret, path=True)
 
+    def involution(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """The `involution` command on this copy: its Automation API workspace is the copy,
+        running the engine binary directly with the copy's backend and passphrase."""
+        env = {
+            **self.env,
+            "INVOLUTION_PROJECT_DIR": str(self.root),
+            "INVOLUTION_PULUMI_ROOT": str(engine_bin().parent),
+        }
+        return subprocess.run(
+            [str(PROJECT_DIR / "venv" / "bin" / "involution"), *args],
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+        )
+
     def outputs(self, stack: str) -> dict[str, Any]:
         result = self.pulumi("stack", "output", "--json", "--stack", stack)
         outputs: dict[str, Any] = json.loads(result.stdout)

@@ -126,6 +126,8 @@ def live_prometheus(
     scenarios: Sequence[Scenario],
     m: MonitoringSettings,
     workdir: Path,
+    *,
+    port: int | None = None,
 ) -> Iterator[LivePrometheus]:
     """Backfill the scenarios, serve them on a free loopback port, stop on exit."""
     now = int(time.time())
@@ -142,7 +144,7 @@ def live_prometheus(
     )
     if backfill.returncode != 0:
         raise RuntimeError(f"promtool backfill failed: {backfill.stdout}{backfill.stderr}")
-    port = free_port()
+    port = port or free_port()
     url = f"http://{LOOPBACK}:{port}"
     log = workdir / "prometheus.log"
     with log.open("wb") as out:

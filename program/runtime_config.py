@@ -8,9 +8,10 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from involution.contract import NAMESPACE
-from involution.errors import ConfigError
+from involution.errors import PATH_HEADING, ConfigError
 from involution.release_checks import CheckedRelease, check_release
 from involution.settings import Settings, parse_settings
+from program.analysis_gate import analysis_problems
 from program.last_release import deployed_release, upstream_release
 
 
@@ -41,7 +42,7 @@ def read_release(settings: Settings, now: datetime) -> CheckedRelease:
     """The step the config asks for against what the stack last deployed; raises
     StackConfigError, before any resource is registered, when the release path refuses it."""
     try:
-        return check_release(
+        checked = check_release(
             settings,
             deployed_release(settings.stack),
             now=now,
@@ -49,3 +50,9 @@ def read_release(settings: Settings, now: datetime) -> CheckedRelease:
         )
     except ConfigError as error:
         raise StackConfigError(list(error.problems), error.heading) from None
+    problems, _ = analysis_problems(
+        settings, checked.verdict.step, preview=pulumi.runtime.is_dry_run()
+    )
+    if problems:
+        raise StackConfigError(problems, PATH_HEADING)
+    return checked
