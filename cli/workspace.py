@@ -101,8 +101,14 @@ def open_stack(name: str, project_dir: Path | None = None) -> ReleaseStack:
 
 
 def _program_errors(text: str) -> str:
-    """The `error:` lines the engine printed, without the Automation API's wrapping."""
-    lines = [line.strip() for line in text.splitlines() if "error:" in line]
-    wanted = [line for line in lines if "unhandled error" not in line and "exit code" not in line]
+    """The program's own error lines (and the problems listed under them), without the
+    Automation API's wrapping and the engine's generic exit lines."""
+    wanted = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("- involution:"):
+            wanted.append(f"  {line}")
+        elif "error:" in line and "unhandled error" not in line and "exit code" not in line:
+            wanted.append(line[line.index("error:") :])
     unique = list(dict.fromkeys(wanted))
     return "\n".join(unique) or text.strip().splitlines()[-1]

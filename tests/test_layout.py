@@ -54,3 +54,34 @@ def test_the_engine_copy_drops_secrets_provider_lines() -> None:
         "encryptionsalt: v1:abc=:v1:def:ghi==\nsecretsprovider: passphrase\n"
     )
     assert without_secrets_provider(text) == "# comment\nconfig:\n  involution:environment: dev\n"
+
+
+# Each layer imports only the layers below it (docs/architecture.md, Layers).
+FORBIDDEN = {
+    "involution": {
+        "pulumi",
+        "pulumi_kubernetes",
+        "pulumi_docker",
+        "components",
+        "program",
+        "cli",
+        "harness",
+        "tools",
+    },
+    "components": {"program", "cli", "harness", "tools"},
+    "program": {"cli", "harness", "tools"},
+    "cli": {"harness", "tools", "components"},
+}
+
+
+def test_layers_import_only_downwards() -> None:
+    offenders = [
+        f"{path.relative_to(PROJECT_DIR)}: {name}"
+        for folder, forbidden in FORBIDDEN.items()
+        for path in sorted((PROJECT_DIR / folder).rglob("*.py"))
+        # The command is named after the project: `python -m involution` reaches up to cli/.
+        if path.relative_to(PROJECT_DIR).as_posix() != "involution/__main__.py"
+        for name in imported_modules(path)
+        if name.split(".")[0] in forbidden
+    ]
+    assert offenders == []
