@@ -134,9 +134,11 @@ class EngineProject:
             **self.env,
             "INVOLUTION_PROJECT_DIR": str(self.root),
             "INVOLUTION_PULUMI_ROOT": str(engine_bin().parent),
+            # This checkout's command, whichever checkout the venv was installed from.
+            "PYTHONPATH": str(PROJECT_DIR),
         }
         return subprocess.run(
-            [str(PROJECT_DIR / "venv" / "bin" / "involution"), *args],
+            [str(PROJECT_DIR / "venv" / "bin" / "python"), "-m", "involution", *args],
             cwd=self.root,
             env=env,
             capture_output=True,

@@ -26,9 +26,10 @@ for requirements in "$@"; do
 done
 # The `involution` command: the project itself, editable (its folder on the venv's path), so
 # venv/bin/involution runs the working tree. Reinstalled when pyproject.toml changes.
+# A venv borrowed from another checkout (a symlink, as test clones use) keeps its own.
 stamp="venv/.installed-project"
-digest=$(sha256sum pyproject.toml)
-if [[ ! -f $stamp || "$(cat "$stamp")" != "$digest" || ! -x venv/bin/involution ]]; then
+digest="$(sha256sum pyproject.toml) $ROOT"
+if [[ ! -L venv ]] && [[ ! -f $stamp || "$(cat "$stamp")" != "$digest" || ! -x venv/bin/involution ]]; then
   echo "venv: installing the involution command" >&2
   venv/bin/pip install --quiet --disable-pip-version-check --no-deps \
     --config-settings editable_mode=compat -e .

@@ -4,6 +4,7 @@ and `watch` rolling a failing canary back against a real Prometheus with nobody 
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,6 +41,14 @@ def run(project: EngineProject, *args: str, expect: int = exit_codes.OK) -> str:
     assert result.returncode == expect, output
     assert "Traceback" not in output
     return output
+
+
+def test_the_console_script_is_installed_in_the_venv() -> None:
+    script = Path(__file__).resolve().parent.parent / "venv" / "bin" / "involution"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    for verb in ("status", "analyze", "start", "advance", "promote", "rollback", "watch"):
+        assert verb in result.stdout
 
 
 def test_verbs_walk_a_release_and_every_misuse_has_its_exit_code(
@@ -166,7 +175,7 @@ def test_watch_rolls_a_failing_canary_back_by_itself(
     outputs = project.outputs("dev")
     assert (outputs["phase"], outputs["canaryWeight"]) == ("rollback", 0)
     reason = outputs["releaseLog"][-1]["reason"]
-    assert "watch: rollback trigger error-rate 4" in reason and "> 1" in reason
+    assert "watch: rollback trigger error-rate 3.9" in reason and "> 1 (stable 0.05)" in reason
     # Nothing left to watch: the next scheduled round says so and changes nothing.
     assert "no canary on dev (rollback)" in run(project, "watch", "--stack", "dev", "--once")
     assert project.outputs("dev")["releaseLog"] == outputs["releaseLog"]
