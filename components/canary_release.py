@@ -36,6 +36,8 @@ class CanaryReleaseArgs:
     router_image: ImageRef
     router_replicas: int
     release_override: ReleaseOverride | None = None
+    # Dev only: the router names the answering pod (IP:port) in X-Involution-Upstream.
+    expose_upstream: bool = False
     # The step that brought the release to its phase (the last releaseLog entry): the policy
     # pack exempts steps back from the checks that guard traffic moving to a canary.
     release_step: str = "first-deployment"
@@ -106,7 +108,7 @@ class CanaryRelease(pulumi.ComponentResource):
         self.router = TrafficRouter(
             f"{name}-router",
             TrafficRouterArgs(
-                spec=router_spec(plan),
+                spec=router_spec(plan, expose_upstream=args.expose_upstream),
                 image=args.router_image,
                 replicas=args.router_replicas,
                 namespace=args.namespace,

@@ -84,6 +84,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("soak", 'how long phases "10", "50", "100" stay live before the next step'),
     ConfigKey("releaseOverride", "{reason, approvedBy, ticket, expiresAt}: skip one soak"),
     ConfigKey("promoteFrom", "the stack that must run a version as stable before this one"),
+    ConfigKey("network", "who may reach what: monitoring namespace, ingress namespace, egress"),
     ConfigKey("releaseReason", "why the next step is taken; recorded in releaseLog"),
 )
 KNOWN_KEYS = frozenset(k.name for k in CONFIG_KEYS)

@@ -71,6 +71,8 @@ class RouterSpec:
     worker_processes: str = "2"
     # Where nginx may write: the root filesystem is read-only in the pod.
     temp_root: str = "/tmp"
+    # X-Involution-Upstream (the answering pod's IP:port) shows internal addresses: dev only.
+    expose_upstream: bool = False
 
 
 def router_spec(
@@ -79,6 +81,7 @@ def router_spec(
     stable_host: str = STABLE_SERVICE,
     canary_host: str = CANARY_SERVICE,
     port: int = ENGINE_PORT,
+    expose_upstream: bool = False,
 ) -> RouterSpec:
     """Weights from the phase plan; a track at 0% is left out of the weighted servers. At 100%
     the stable track, kept warm for a fast rollback, stands by as a backup: if every canary pod
@@ -98,6 +101,7 @@ def router_spec(
         stable_weight=plan.stable_weight,
         canary_weight=plan.canary_weight,
         servers=servers,
+        expose_upstream=expose_upstream,
     )
 
 
@@ -154,7 +158,11 @@ def _proxy_location(spec: RouterSpec) -> Directive:
             _d("proxy_next_upstream_timeout", f"{spec.read_timeout_seconds}s"),
             # The engine names its track in X-Involution-Track (passed through); nginx adds
             # which upstream address answered, retries included.
-            _d("add_header", UPSTREAM_HEADER, "$upstream_addr", "always"),
+            *(
+                [_d("add_header", UPSTREAM_HEADER, "$upstream_addr", "always")]
+                if spec.expose_upstream
+                else []
+            ),
             _d("add_header", "X-Request-ID", "$request_id", "always"),
         ],
     )

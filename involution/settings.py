@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from involution.config_alerting import AlertingSettings, read_alerting
 from involution.config_image import ImageBuildSettings, read_image_build
 from involution.config_monitoring import MonitoringSettings, read_monitoring
+from involution.config_network import NetworkSettings, read_network
 from involution.config_path import read_promote_from, read_release_override, read_soak
 from involution.config_reader import ConfigReader
 from involution.config_redis import RedisSettings, read_redis
@@ -81,6 +82,7 @@ class Settings:
     kubernetes_version: str
     redis: RedisSettings
     monitoring: MonitoringSettings
+    network: NetworkSettings
     alerting: AlertingSettings
     image_build: ImageBuildSettings | None
     warnings: tuple[str, ...] = field(default=())
@@ -124,6 +126,7 @@ def parse_settings(raw: Mapping[str, str], *, stack: str) -> Settings:
             "(pulumi config set --secret involution:redisPassword <password>)"
         )
     monitoring = read_monitoring(reader)
+    network = read_network(reader, production=production)
     alerting = read_alerting(reader, production=production)
     image_build = read_image_build(reader, dev=environment is Environment.DEV, warnings=warnings)
 
@@ -151,6 +154,7 @@ def parse_settings(raw: Mapping[str, str], *, stack: str) -> Settings:
         kubernetes_version=kubernetes_version,
         redis=redis,
         monitoring=monitoring,
+        network=network,
         alerting=alerting,
         image_build=image_build,
         warnings=tuple(warnings),

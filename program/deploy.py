@@ -11,9 +11,11 @@ import pulumi_kubernetes as k8s
 from components.canary_release import CanaryRelease, CanaryReleaseArgs
 from components.engine_image import EngineImage, EngineImageArgs
 from components.monitoring import Monitoring, MonitoringArgs
+from components.network_isolation import NetworkIsolation, NetworkIsolationArgs
 from components.redis_cache import RedisCache, RedisCacheArgs
 from components.time_resolver import TimeResolver, TimeResolverArgs, resolver_url
 from involution.commands import next_commands
+from involution.contract import Environment
 from involution.names import PART_OF, PART_OF_LABEL
 from involution.release_state import log_records, rfc3339
 from involution.settings import Settings
@@ -92,6 +94,13 @@ def deploy(now: datetime | None = None) -> dict[str, Any]:
         ),
         opts=on_cluster,
     )
+    NetworkIsolation(
+        "network",
+        NetworkIsolationArgs(
+            network=settings.network, namespace=namespace_name, instance=settings.stack
+        ),
+        opts=on_cluster,
+    )
     redis = RedisCache(
         "redis",
         RedisCacheArgs(settings=settings.redis, namespace=namespace_name, instance=settings.stack),
@@ -115,6 +124,7 @@ def deploy(now: datetime | None = None) -> dict[str, Any]:
             approval=settings.approval,
             gates=settings.gates,
             release_override=settings.path.override,
+            expose_upstream=settings.environment is Environment.DEV,
             release_step=verdict.log[-1].step if verdict.log else "first-deployment",
             router_image=settings.nginx_image,
             router_replicas=settings.router_replicas,

@@ -39,6 +39,8 @@ MANDATORY = {
     "rollback-target-ready",
     "pod-disruption-budgets",
     "redis-network-policy",
+    "workloads-network-isolated",
+    "engines-admit-only-router",
     "monitoring-rules-per-track",
 }
 ADVISORY = {
@@ -48,6 +50,8 @@ ADVISORY = {
     "release-override-recorded",
 }
 STACK_POLICIES = {
+    "workloads-network-isolated",
+    "engines-admit-only-router",
     "traffic-split-consistent",
     "rollback-target-ready",
     "tracks-consistent",
@@ -190,6 +194,7 @@ def test_a_staged_rollback_with_an_expired_approval_passes_the_pack(
 
 
 def test_every_release_override_is_flagged(pack: PolicyPackProcess) -> None:
+    """Dev, where a step forward asks no canary analysis: a 24h soak skipped by an override."""
     override = {
         "reason": "fix verified in staging",
         "approvedBy": ["ana.release"],
@@ -197,8 +202,13 @@ def test_every_release_override_is_flagged(pack: PolicyPackProcess) -> None:
         "expiresAt": "2026-11-24T13:00:00Z",
     }
     run = run_program(
-        "production",
-        {**STACK_SECRETS["production"], **canary_overrides("50"), "releaseOverride": override},
+        "dev",
+        {
+            **STACK_SECRETS["dev"],
+            **canary_overrides("50"),
+            "soak": {"10": "24h"},
+            "releaseOverride": override,
+        },
         now=NOW,
         deployed={
             "phase": "10",
@@ -208,7 +218,7 @@ def test_every_release_override_is_flagged(pack: PolicyPackProcess) -> None:
         },
     )
     assert run.outputs["releaseLog"][-1]["reason"] == "override: fix verified in staging"
-    report = check(pack, resources_from_run(run))
+    report = check(pack, resources_from_run(run), environment="dev")
     assert report.mandatory == []
     [flagged] = report.of("release-override-recorded")
     assert flagged.level == "advisory"

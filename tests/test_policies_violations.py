@@ -551,7 +551,47 @@ CASES = [
         "has externalIPs",
     ),
     Case(
-        "redis-network-policy", remove("redis-network-policy"), "no NetworkPolicy restricts ingress"
+        "redis-network-policy",
+        remove("redis-network-policy", "network-default-deny-ingress"),
+        "no NetworkPolicy restricts ingress",
+    ),
+    Case(
+        "workloads-network-isolated",
+        remove("network-default-deny-ingress", "network-time-resolver-ingress"),
+        "no NetworkPolicy restricts ingress to the pods of Deployment involution/time-resolver",
+    ),
+    Case(
+        "engines-admit-only-router",
+        on("network-engine-ingress", ingress_from([{"podSelector": {}}])),
+        "admits every pod of the namespace, not the router",
+    ),
+    Case(
+        "engines-admit-only-router",
+        on("network-engine-ingress", ingress_from(None)),
+        "open to every source",
+    ),
+    Case(
+        "engines-admit-only-router",
+        on(
+            "network-engine-ingress",
+            ingress_from(
+                [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "default"}}}]
+            ),
+        ),
+        "not a monitoring namespace",
+    ),
+    Case(
+        "engines-admit-only-router",
+        on(
+            "network-engine-ingress",
+            lambda p: p["spec"]["ingress"][1].update({"ports": [{"port": 9999.0}]}),
+        ),
+        "admits the monitoring namespace on ports",
+    ),
+    Case(
+        "engines-admit-only-router",
+        on("network-engine-ingress", ingress_from([{"ipBlock": {"cidr": "0.0.0.0/0"}}])),
+        "admits an ipBlock",
     ),
     Case(
         "redis-network-policy",

@@ -259,7 +259,23 @@ def test_nginx_conf_has_zone_keepalive_retries_and_track_header(mocked: Runner) 
     assert find(location, "proxy_next_upstream_tries")[0]["args"] == ["2"]
     assert find(location, "proxy_http_version")[0]["args"] == ["1.1"]
     headers = {d["args"][0]: d["args"][1:] for d in find(location, "add_header")}
-    assert headers["X-Involution-Upstream"] == ["$upstream_addr", "always"]
+    # Internal addresses never reach clients outside dev.
+    assert "X-Involution-Upstream" not in headers
+    assert headers["X-Request-ID"] == ["$request_id", "always"]
+
+
+@pytest.mark.parametrize(("stack", "shown"), [("dev", True), ("staging", False)])
+def test_only_dev_names_the_answering_pod(mocked: Runner, stack: str, shown: bool) -> None:
+    http = find(parse_conf(nginx_conf(scenario(mocked, stack, "10"))), "http")[0]["block"]
+    headers = {
+        d["args"][0]: d["args"][1:]
+        for server in find(http, "server")
+        for loc in find(server["block"], "location")
+        for d in find(loc["block"], "add_header")
+    }
+    assert ("X-Involution-Upstream" in headers) is shown
+    if shown:
+        assert headers["X-Involution-Upstream"] == ["$upstream_addr", "always"]
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -21,6 +21,7 @@ from involution_policies import (
     images,
     metadata,
     monitoring,
+    network,
     redis,
     secrets,
     traffic,
@@ -35,6 +36,7 @@ DOMAINS: Final = (
     metadata,
     secrets,
     redis,
+    network,
     monitoring,
 )
 POLICIES: Final[list[Policy]] = [policy for domain in DOMAINS for policy in domain.POLICIES]

@@ -53,3 +53,7 @@ TRAFFIC_PHASES: Final = ("10", "50", "100")
 # Steps of the release path that take traffic back from a canary (the program's
 # `involution.release_path.Step`, recorded as `involution.dev/release-step`).
 BACK_STEPS: Final = ("step-back", "rollback", "close", "downgrade")
+ROUTER_NAME: Final = "involution-router"
+ENGINE_PORT: Final = 8080
+MONITORING_NAMESPACE: Final = "monitoring"
+NAMESPACE_NAME_LABEL: Final = "kubernetes.io/metadata.name"

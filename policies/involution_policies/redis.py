@@ -139,7 +139,9 @@ def restricts_ingress(policy: Obj) -> bool:
     return "Ingress" in [str(t) for t in elements(types)]
 
 
-def _selecting(policies: list[Obj], workload: Obj, pods: dict[str, str]) -> tuple[list[Obj], bool]:
+def selecting_policies(
+    policies: list[Obj], workload: Obj, pods: dict[str, str]
+) -> tuple[list[Obj], bool]:
     """(the ingress policies that select a workload's pods, whether one could not be judged:
     a selector unknown during preview, or with matchExpressions)."""
     selecting: list[Obj] = []
@@ -186,7 +188,7 @@ def redis_network_policy(args: StackValidationArgs, report: ReportViolation) -> 
         pods = pod_template_labels(workload.kind, workload.props)
         if not redis_labels or not selects(redis_labels, pods):
             continue
-        selecting, undecided = _selecting(policies, workload, pods)
+        selecting, undecided = selecting_policies(policies, workload, pods)
         if not selecting and not undecided:
             report(f"no NetworkPolicy restricts ingress to {workload.title}", workload.urn)
         for policy in selecting:
