@@ -177,5 +177,7 @@ def test_watch_rolls_a_failing_canary_back_by_itself(
     reason = outputs["releaseLog"][-1]["reason"]
     assert "watch: rollback trigger error-rate 3.9" in reason and "> 1 (stable 0.05)" in reason
     # Nothing left to watch: the next scheduled round says so and changes nothing.
-    assert "no canary on dev (rollback)" in run(project, "watch", "--stack", "dev", "--once")
+    assert "no canary takes traffic on dev (rollback)" in run(
+        project, "watch", "--stack", "dev", "--once"
+    )
     assert project.outputs("dev")["releaseLog"] == outputs["releaseLog"]
