@@ -558,7 +558,7 @@ CASES = [
     Case(
         "workloads-network-isolated",
         remove("network-default-deny-ingress", "network-time-resolver-ingress"),
-        "no NetworkPolicy restricts ingress to the pods of Deployment involution/time-resolver",
+        "no NetworkPolicy restricts ingress to Deployment involution/time-resolver",
     ),
     Case(
         "engines-admit-only-router",

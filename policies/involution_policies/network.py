@@ -13,7 +13,7 @@ from typing import Any, Final
 from pulumi_policy import EnforcementLevel, ReportViolation, StackValidationArgs
 
 from involution_policies.config import Schema, config_of, stack_policy, string_list
-from involution_policies.kube import SCALED_KINDS, pod_template_labels, selector_labels
+from involution_policies.kube import selector_labels
 from involution_policies.names import (
     ENGINE_NAME,
     ENGINE_PORT,
@@ -23,8 +23,8 @@ from involution_policies.names import (
     ROUTER_NAME,
 )
 from involution_policies.props import elements, get, is_unknown
-from involution_policies.redis import selecting_policies
-from involution_policies.resources import Obj, objects
+from involution_policies.redis import ingress_policies_of
+from involution_policies.resources import Obj
 
 COVERAGE_SCHEMA: Final[Schema] = {}
 
@@ -35,14 +35,8 @@ def workloads_network_isolated(args: StackValidationArgs, report: ReportViolatio
     A namespace's default-deny ingress policy (an empty podSelector) covers them all; a pod
     no policy selects accepts connections from anywhere in the cluster.
     """
-    policies = objects(args.resources, "NetworkPolicy")
-    for workload in objects(args.resources, *SCALED_KINDS):
-        pods = pod_template_labels(workload.kind, workload.props)
-        selecting, undecided = selecting_policies(policies, workload, pods)
-        if not selecting and not undecided:
-            report(
-                f"no NetworkPolicy restricts ingress to the pods of {workload.title}", workload.urn
-            )
+    for _policy in ingress_policies_of(args.resources, lambda _pods: True, report):
+        pass  # reporting the workloads no policy selects is all this check does
 
 
 ENGINE_INGRESS_SCHEMA: Final[Schema] = {
@@ -68,13 +62,24 @@ ENGINE_INGRESS_SCHEMA: Final[Schema] = {
 }
 
 
+def _port(value: Any) -> str:
+    """A port as text, numbers as integers (the engine hands numbers over as floats)."""
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and float(value).is_integer()
+    ):
+        return str(int(value))
+    return str(value)
+
+
 def _namespace_peer_problem(selector: Any, rule_ports: list[Any], cfg: Any) -> str | None:
     labels = selector_labels(selector)
     namespace = (labels or {}).get(NAMESPACE_NAME_LABEL)
     if namespace not in cfg.strings("monitoringNamespaces"):
         return f"admits pods of namespaces {labels}, not a monitoring namespace"
-    allowed = [str(p) for p in cfg.value("metricsPorts")]
-    if not rule_ports or any(str(p) not in allowed for p in rule_ports):
+    allowed = [_port(p) for p in cfg.value("metricsPorts")]
+    if not rule_ports or any(_port(p) not in allowed for p in rule_ports):
         return f"admits the monitoring namespace on ports {rule_ports or 'all'}, not {allowed}"
     return None
 
@@ -118,18 +123,12 @@ def engines_admit_only_router(args: StackValidationArgs, report: ReportViolation
     and the rollback; only the router and the monitoring namespace may connect.
     """
     cfg = config_of(args, ENGINE_INGRESS_SCHEMA)
-    engine = {NAME_LABEL: cfg.string("engineName")}
-    policies = objects(args.resources, "NetworkPolicy")
-    for workload in objects(args.resources, *SCALED_KINDS):
-        pods = pod_template_labels(workload.kind, workload.props)
-        if pods.get(NAME_LABEL) != engine[NAME_LABEL]:
-            continue
-        selecting, undecided = selecting_policies(policies, workload, pods)
-        if not selecting and not undecided:
-            report(f"no NetworkPolicy restricts ingress to {workload.title}", workload.urn)
-        for policy in selecting:
-            for problem in _rule_problems(policy, cfg):
-                report(problem, policy.urn)
+    engine = cfg.string("engineName")
+    for policy in ingress_policies_of(
+        args.resources, lambda p: p.get(NAME_LABEL) == engine, report
+    ):
+        for problem in _rule_problems(policy, cfg):
+            report(problem, policy.urn)
 
 
 POLICIES: Final = [

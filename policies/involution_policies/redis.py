@@ -6,7 +6,7 @@ NetworkPolicies that select the Redis pods, on the whole stack.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
 from pulumi_policy import (
@@ -174,6 +174,24 @@ def _open_ingress(policy: Obj, allowed: list[str]) -> list[str]:
     return problems
 
 
+def ingress_policies_of(
+    resources: list[Any],
+    pods_wanted: Callable[[dict[str, str]], bool],
+    report: ReportViolation,
+) -> Iterator[Obj]:
+    """The ingress NetworkPolicies selecting each workload whose pods `pods_wanted`; a workload
+    no policy selects is reported (one that cannot be judged in preview is not)."""
+    policies = objects(resources, "NetworkPolicy")
+    for workload in objects(resources, *SCALED_KINDS):
+        pods = pod_template_labels(workload.kind, workload.props)
+        if not pods_wanted(pods):
+            continue
+        selecting, undecided = selecting_policies(policies, workload, pods)
+        if not selecting and not undecided:
+            report(f"no NetworkPolicy restricts ingress to {workload.title}", workload.urn)
+        yield from selecting
+
+
 def redis_network_policy(args: StackValidationArgs, report: ReportViolation) -> None:
     """A NetworkPolicy selects the Redis pods and admits only the engine and resolver pods.
 
@@ -183,17 +201,13 @@ def redis_network_policy(args: StackValidationArgs, report: ReportViolation) -> 
     cfg = config_of(args, NETPOL_SCHEMA)
     redis_labels = cfg.labels("redisLabels")
     allowed = cfg.strings("allowedClients")
-    policies = objects(args.resources, "NetworkPolicy")
-    for workload in objects(args.resources, *SCALED_KINDS):
-        pods = pod_template_labels(workload.kind, workload.props)
-        if not redis_labels or not selects(redis_labels, pods):
-            continue
-        selecting, undecided = selecting_policies(policies, workload, pods)
-        if not selecting and not undecided:
-            report(f"no NetworkPolicy restricts ingress to {workload.title}", workload.urn)
-        for policy in selecting:
-            for problem in _open_ingress(policy, allowed):
-                report(problem, policy.urn)
+
+    def redis_pods(pods: dict[str, str]) -> bool:
+        return bool(redis_labels) and selects(redis_labels, pods)
+
+    for policy in ingress_policies_of(args.resources, redis_pods, report):
+        for problem in _open_ingress(policy, allowed):
+            report(problem, policy.urn)
 
 
 POLICIES: Final = [
