@@ -12,6 +12,7 @@ from components.engine_track import EngineTrack, EngineTrackArgs
 from components.traffic_router import TrafficRouter, TrafficRouterArgs
 from involution.config_path import ReleaseOverride
 from involution.config_release import Approval, GateResults
+from involution.config_traffic import TrafficSettings
 from involution.images import ImageRef
 from involution.names import ANNOTATION_PREFIX, Track
 from involution.nginx_conf import router_spec
@@ -36,6 +37,8 @@ class CanaryReleaseArgs:
     router_image: ImageRef
     router_replicas: int
     release_override: ReleaseOverride | None = None
+    # Header override, sticky split, shadow mirror: how the router routes within the phase.
+    traffic: TrafficSettings = field(default_factory=TrafficSettings)
     # The step that brought the release to its phase (the last releaseLog entry): the policy
     # pack exempts steps back from the checks that guard traffic moving to a canary.
     release_step: str = "first-deployment"
@@ -106,7 +109,7 @@ class CanaryRelease(pulumi.ComponentResource):
         self.router = TrafficRouter(
             f"{name}-router",
             TrafficRouterArgs(
-                spec=router_spec(plan),
+                spec=router_spec(plan, traffic=args.traffic),
                 image=args.router_image,
                 replicas=args.router_replicas,
                 namespace=args.namespace,

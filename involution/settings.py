@@ -22,6 +22,7 @@ from involution.config_release import (
     read_approval,
     read_gates,
 )
+from involution.config_traffic import TrafficSettings, read_traffic
 from involution.contract import (
     DEFAULT_ENGINE_REPLICAS,
     DEFAULT_IMAGE_REPOSITORY,
@@ -83,6 +84,7 @@ class Settings:
     monitoring: MonitoringSettings
     alerting: AlertingSettings
     image_build: ImageBuildSettings | None
+    traffic: TrafficSettings = field(default=TrafficSettings())
     warnings: tuple[str, ...] = field(default=())
 
     @property
@@ -126,6 +128,7 @@ def parse_settings(raw: Mapping[str, str], *, stack: str) -> Settings:
     monitoring = read_monitoring(reader)
     alerting = read_alerting(reader, production=production)
     image_build = read_image_build(reader, dev=environment is Environment.DEV, warnings=warnings)
+    traffic = read_traffic(reader, environment)
 
     if reader.problems or release.stable is None:
         raise ConfigError(reader.problems)
@@ -153,6 +156,7 @@ def parse_settings(raw: Mapping[str, str], *, stack: str) -> Settings:
         monitoring=monitoring,
         alerting=alerting,
         image_build=image_build,
+        traffic=traffic,
         warnings=tuple(warnings),
     )
 

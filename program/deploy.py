@@ -115,6 +115,7 @@ def deploy(now: datetime | None = None) -> dict[str, Any]:
             approval=settings.approval,
             gates=settings.gates,
             release_override=settings.path.override,
+            traffic=settings.traffic,
             release_step=verdict.log[-1].step if verdict.log else "first-deployment",
             router_image=settings.nginx_image,
             router_replicas=settings.router_replicas,

@@ -25,6 +25,7 @@ OBJECT_KEYS = {
     "imageBuild",
     "soak",
     "releaseOverride",
+    "traffic",
 }
 
 
