@@ -48,6 +48,7 @@ QUICK ?=
 bench: venv engine tools
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.mock_run
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.nginx_split
+	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.traffic
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.policy_check
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.engine
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.watch_rollback

@@ -25,7 +25,8 @@ from involution.prometheus import PrometheusClient, PrometheusError
 from involution.settings import Settings, parse_settings
 
 RunStep = Callable[[ReleaseStack, steps.ConfigChange, str], int]
-LIVE = (Phase.P10, Phase.P50, Phase.P100)
+# Shadow's mirrored copies are canary traffic: analyze and watch it too (its advance is 10).
+LIVE = (Phase.SHADOW, Phase.P10, Phase.P50, Phase.P100)
 DECISION_EXIT = {"advance": exit_codes.OK, "hold": exit_codes.HOLD, "rollback": exit_codes.ROLLBACK}
 
 

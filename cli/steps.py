@@ -44,7 +44,7 @@ def start(outputs: Mapping[str, Any], version: str) -> ConfigChange:
     except VersionError as error:
         raise BadArgumentError(str(error)) from None
     phase = deployed_phase(outputs)
-    if phase in (Phase.P10, Phase.P50, Phase.P100):
+    if phase.has_canary_pods:
         raise NothingToDoError(
             f"a canary of {outputs.get('canaryVersion')} is live at phase {phase.value}: "
             "advance, promote or roll it back first"
@@ -91,7 +91,7 @@ def promote(outputs: Mapping[str, Any]) -> ConfigChange:
 
 def rollback(outputs: Mapping[str, Any], *, staged: bool) -> ConfigChange:
     phase = deployed_phase(outputs)
-    if phase not in (Phase.P10, Phase.P50, Phase.P100):
+    if not phase.has_canary_pods:  # shadow, 10, 50, 100
         raise NothingToDoError(
             f"nothing to roll back: no canary takes traffic (phase {phase.value})"
         )

@@ -12,6 +12,7 @@ from components.engine_track import EngineTrack, EngineTrackArgs
 from components.traffic_router import TrafficRouter, TrafficRouterArgs
 from involution.config_path import ReleaseOverride
 from involution.config_release import Approval, GateResults
+from involution.config_traffic import TrafficSettings
 from involution.images import ImageRef
 from involution.names import ANNOTATION_PREFIX, Track
 from involution.nginx_conf import router_spec
@@ -38,6 +39,8 @@ class CanaryReleaseArgs:
     release_override: ReleaseOverride | None = None
     # Dev only: the router names the answering pod (IP:port) in X-Involution-Upstream.
     expose_upstream: bool = False
+    # Header override, sticky split, shadow mirror: how the router routes within the phase.
+    traffic: TrafficSettings = field(default_factory=TrafficSettings)
     # The step that brought the release to its phase (the last releaseLog entry): the policy
     # pack exempts steps back from the checks that guard traffic moving to a canary.
     release_step: str = "first-deployment"
@@ -108,7 +111,7 @@ class CanaryRelease(pulumi.ComponentResource):
         self.router = TrafficRouter(
             f"{name}-router",
             TrafficRouterArgs(
-                spec=router_spec(plan, expose_upstream=args.expose_upstream),
+                spec=router_spec(plan, traffic=args.traffic, expose_upstream=args.expose_upstream),
                 image=args.router_image,
                 replicas=args.router_replicas,
                 namespace=args.namespace,

@@ -2,13 +2,16 @@
 
 Each backend runs `python -m harness.backends TRACK PORT` and answers every request with a
 200 naming its track (the X-Involution-Track header the program's nginx.conf passes on), so
-the Python load client does not share a GIL with the servers it measures.
+the Python load client does not share a GIL with the servers it measures. It counts what it
+served, mirrored copies (X-Involution-Mirror) apart, and tells on `GET /_stand-in/counts`
+(not counted), so a test sees what reached the canary at `shadow`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import select
 import subprocess
 import sys
@@ -17,8 +20,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import NoReturn
 
-from harness.net import LOOPBACK
+from harness.net import LOOPBACK, http_get
 from involution.nginx_conf import TRACK_HEADER
+from involution.nginx_traffic import MIRROR_HEADER
+
+COUNTS_PATH = "/_stand-in/counts"
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,8 +34,9 @@ class _EngineProtocol(asyncio.Protocol):
 
     MAX_HEAD = 64 * 1024
 
-    def __init__(self, response: bytes) -> None:
+    def __init__(self, response: bytes, counts: dict[str, int]) -> None:
         self.response = response
+        self.counts = counts
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
 
@@ -58,10 +65,21 @@ class _EngineProtocol(asyncio.Protocol):
             http10 = lines[0].endswith(b"HTTP/1.0")
             connection = headers.get(b"connection", b"")
             close = connection == b"close" or (http10 and connection != b"keep-alive")
-            self.transport.write(self.response)
+            self.transport.write(self._answer(lines[0], headers))
             if close:
                 self.transport.close()
                 return
+
+    def _answer(self, request_line: bytes, headers: dict[bytes, bytes]) -> bytes:
+        parts = request_line.split()
+        if len(parts) > 1 and parts[1] == COUNTS_PATH.encode():
+            body = json.dumps(self.counts).encode()
+            head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n"
+            return head.encode() + body
+        mirrored = MIRROR_HEADER.lower().encode() in headers
+        key = "mirrored" if mirrored else "served"
+        self.counts[key] += 1
+        return self.response
 
 
 def engine_response(track: str) -> bytes:
@@ -82,8 +100,13 @@ def serve_engine(track: str, port: int) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
         response = engine_response(track)
+        counts = {"served": 0, "mirrored": 0}
         server = await loop.create_server(
-            lambda: _EngineProtocol(response), LOOPBACK, port, reuse_address=True, backlog=1024
+            lambda: _EngineProtocol(response, counts),
+            LOOPBACK,
+            port,
+            reuse_address=True,
+            backlog=1024,
         )
         bound = server.sockets[0].getsockname()[1]
         print(f"READY {bound}", flush=True)
@@ -112,6 +135,14 @@ class Backend:
             self.kill()
             raise RuntimeError(f"{self.track} backend did not start (port {self.port}): {line!r}")
         self.port = int(line.split()[1])
+
+    def counts(self) -> dict[str, int]:
+        """{"served": requests answered, "mirrored": mirrored copies received} since start."""
+        status, body = http_get(self.port, COUNTS_PATH)
+        if status != 200:
+            raise RuntimeError(f"{self.track} backend counts: HTTP {status}")
+        counts: dict[str, int] = json.loads(body)
+        return counts
 
     @property
     def running(self) -> bool:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -30,20 +31,20 @@ class KeepAliveClient:
         self.connection = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
         self.retried = 0
 
-    def get(self, path: str = "/") -> tuple[int, str]:
+    def get(self, path: str = "/", headers: Mapping[str, str] | None = None) -> tuple[int, str]:
         """(status, X-Involution-Track or "")."""
         reused = self.connection.sock is not None
         try:
-            return self._get(path)
+            return self._get(path, headers or {})
         except STALE_CONNECTION:
             self.connection.close()
             if not reused:
                 raise
             self.retried += 1
-            return self._get(path)
+            return self._get(path, headers or {})
 
-    def _get(self, path: str) -> tuple[int, str]:
-        self.connection.request("GET", path)
+    def _get(self, path: str, headers: Mapping[str, str]) -> tuple[int, str]:
+        self.connection.request("GET", path, headers=dict(headers))
         response = self.connection.getresponse()
         response.read()
         return response.status, response.getheader(TRACK_HEADER, "")
@@ -111,9 +112,16 @@ class Tally:
 class ClientPool:
     """Keep-alive clients on threads: a fixed number of GETs, or a load until stopped."""
 
-    def __init__(self, port: int, connections: int = 8, path: str = "/") -> None:
+    def __init__(
+        self, port: int, connections: int = 8, path: str = "/", key_header: str | None = None
+    ) -> None:
         self.port = port
         self.path = path
+        # With a key header, GET number n carries `<key_header>: client-<n>` (a sticky key);
+        # the keys of `run(N)` from a fresh pool are client-0 .. client-(N-1).
+        self.key_header = key_header
+        self.keys = itertools.count()
+        self.keys_lock = threading.Lock()
         self.clients = [KeepAliveClient(port) for _ in range(connections)]
         self.tallies = [Tally() for _ in self.clients]
         self.locks = [threading.Lock() for _ in self.clients]
@@ -138,7 +146,7 @@ class ClientPool:
         while self._take():
             retried = client.retried
             try:
-                status, track = client.get(self.path)
+                status, track = client.get(self.path, self._headers())
             except Exception as error:  # any failure of a GET counts, whatever its kind
                 client.close()
                 with lock:
@@ -156,6 +164,12 @@ class ClientPool:
                     tally.non_2xx += 1
                     if len(tally.samples) < 10:
                         tally.samples.append(f"HTTP {status}")
+
+    def _headers(self) -> dict[str, str]:
+        if self.key_header is None:
+            return {}
+        with self.keys_lock:
+            return {self.key_header: f"client-{next(self.keys)}"}
 
     def _launch(self, budget: int | None) -> None:
         self.budget = budget
@@ -220,19 +234,62 @@ class ClientPool:
         self.close()
 
 
-def latencies(port: int, requests: int, path: str = "/") -> list[float]:
-    """Seconds per GET, sequential on one keep-alive connection (after a short warm-up)."""
+def latencies(
+    port: int, requests: int, path: str = "/", key_header: str | None = None
+) -> list[float]:
+    """Seconds per GET, sequential on one keep-alive connection (after a short warm-up); with
+    `key_header`, each GET carries a distinct sticky key."""
     client = KeepAliveClient(port)
+
+    def headers(n: int) -> dict[str, str]:
+        return {key_header: f"client-{n}"} if key_header else {}
+
     try:
-        for _ in range(min(200, requests)):
-            client.get(path)
+        for n in range(min(200, requests)):
+            client.get(path, headers(n))
         samples = []
-        for _ in range(requests):
+        for n in range(requests):
             start = time.perf_counter()
-            status, _ = client.get(path)
+            status, _ = client.get(path, headers(n))
             samples.append(time.perf_counter() - start)
             if status != 200:
                 raise RuntimeError(f"HTTP {status} while timing port {port}")
         return samples
     finally:
         client.close()
+
+
+def tracks_per_client(
+    port: int,
+    clients: list[str],
+    header: str,
+    repeats: int,
+    *,
+    connections: int = 4,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, list[str]]:
+    """Each client's GETs (`repeats` each, carrying `<header>: <client>`), as the tracks that
+    answered them in order; a failed GET is recorded as "error"."""
+    seen: dict[str, list[str]] = {client: [] for client in clients}
+    shares = [clients[i::connections] for i in range(connections)]
+
+    def work(mine: list[str]) -> None:
+        http = KeepAliveClient(port)
+        try:
+            for client in mine:
+                for _ in range(repeats):
+                    try:
+                        status, track = http.get("/", {header: client, **(extra or {})})
+                    except OSError:
+                        http.close()
+                        status, track = 0, ""
+                    seen[client].append(track if 200 <= status < 300 else "error")
+        finally:
+            http.close()
+
+    threads = [threading.Thread(target=work, args=(mine,), daemon=True) for mine in shares]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return seen

@@ -19,6 +19,7 @@ ERROR_RATIO = "involution:error_ratio"
 LATENCY = "involution:latency_quantile"
 WEIGHT_METRIC = "involution_canary_weight"
 PHASE_METRIC = "involution_canary_phase"
+MIRROR_METRIC = "involution_canary_mirror_percent"
 
 NO_DATA_RATE = (
     "No data, no verdict: without canary requests (or below {min_rps}/s) this rule stays "
@@ -262,17 +263,20 @@ def canary_alerts(m: MonitoringSettings, ctx: RuleContext) -> list[dict[str, Any
         ),
         _alert(
             "InvolutionCanaryNoTraffic",
-            f"max by (namespace) ({WEIGHT_METRIC}{canary}) > 0 "
+            # At shadow the canary has weight 0 but gets mirrored copies: as blind without them.
+            f"(max by (namespace) ({WEIGHT_METRIC}{canary}) > 0 "
+            f"or max by (namespace) ({MIRROR_METRIC}{canary}) > 0) "
             f"unless on(namespace) ({REQUESTS}{canary} > {min_rps})",
             for_="10m",
             severity="warning",
             trigger="no-data",
             rollback="none",
-            summary="Canary has weight but no measured traffic",
-            description="nginx sends the canary {{ $value }}% of traffic, yet Prometheus "
-            f"sees under {min_rps} requests/s: the analysis is blind, do not advance.",
+            summary="Canary has weight (or mirrored copies) but no measured traffic",
+            description="nginx sends (or, at shadow, copies to) the canary {{ $value }}% of "
+            f"traffic, yet Prometheus sees under {min_rps} requests/s: the analysis is blind, "
+            "do not advance.",
             no_data="This is the no-data rule: it fires when the canary is routed traffic "
-            "but no request metrics arrive.",
+            "or mirrored copies but no request metrics arrive.",
             track="canary",
             ctx=ctx,
         ),

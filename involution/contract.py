@@ -61,7 +61,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("namespace", "Kubernetes namespace"),
     ConfigKey("stableVersion", "engine version serving the stable track"),
     ConfigKey("canaryVersion", "engine version under canary; newer than stableVersion"),
-    ConfigKey("canaryPhase", "canary share of traffic: none | 10 | 50 | 100 | rollback"),
+    ConfigKey("canaryPhase", "canary share of traffic: none | shadow | 10 | 50 | 100 | rollback"),
     ConfigKey("imageRepository", "engine image repository"),
     ConfigKey("engineReplicas", "stable capacity at 100% of traffic"),
     ConfigKey("approval", "human approval {approvedBy, ticket, expiresAt}"),
@@ -86,6 +86,9 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("promoteFrom", "the stack that must run a version as stable before this one"),
     ConfigKey("network", "who may reach what: monitoring namespace, ingress namespace, egress"),
     ConfigKey("releaseReason", "why the next step is taken; recorded in releaseLog"),
+    ConfigKey(
+        "traffic", "{override, overrideHeader, stickyBy, mirrorPercent}: the router's controls"
+    ),
 )
 KNOWN_KEYS = frozenset(k.name for k in CONFIG_KEYS)
 SECRET_KEYS = frozenset(k.name for k in CONFIG_KEYS if k.secret)

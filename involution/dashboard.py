@@ -6,10 +6,31 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from involution.alert_rules import ERROR_RATIO, LATENCY, PHASE_METRIC, REQUESTS, WEIGHT_METRIC
+from involution.alert_rules import (
+    ERROR_RATIO,
+    LATENCY,
+    MIRROR_METRIC,
+    PHASE_METRIC,
+    REQUESTS,
+    WEIGHT_METRIC,
+)
 from involution.config_monitoring import MonitoringSettings
 
 DASHBOARD_UID_PREFIX = "involution-canary"
+# involution_canary_phase's values (involution/nginx_conf.py PHASE_CODES) as the phase names.
+PHASE_MAPPINGS = [
+    {
+        "type": "value",
+        "options": {
+            "-1": {"text": "rollback", "index": 0},
+            "0": {"text": "none", "index": 1},
+            "1": {"text": "shadow (mirrored copies)", "index": 2},
+            "10": {"text": "10%", "index": 3},
+            "50": {"text": "50%", "index": 4},
+            "100": {"text": "100%", "index": 5},
+        },
+    }
+]
 
 
 def _timeseries(
@@ -52,7 +73,10 @@ def dashboard(m: MonitoringSettings, namespace: str, stack: str) -> dict[str, An
             "list": [{"name": "datasource", "type": "datasource", "query": "prometheus"}]
         },
         "panels": [
-            _stat(1, "Phase", f"max by (phase) ({PHASE_METRIC}{{{ns}}})", 0, "{{phase}}"),
+            {
+                **_stat(1, "Phase", f"max by (phase) ({PHASE_METRIC}{{{ns}}})", 0, "{{phase}}"),
+                "fieldConfig": {"defaults": {"mappings": PHASE_MAPPINGS}, "overrides": []},
+            },
             _stat(2, "Stable weight", f'max({WEIGHT_METRIC}{{{ns},track="stable"}})', 6),
             _stat(3, "Canary weight", f'max({WEIGHT_METRIC}{{{ns},track="canary"}})', 12),
             _stat(
@@ -88,7 +112,30 @@ def dashboard(m: MonitoringSettings, namespace: str, stack: str) -> dict[str, An
                 x=12,
                 y=12,
             ),
+            _timeseries(
+                9,
+                "Mirrored requests to the canary (shadow)",
+                f'{REQUESTS}{{{ns},track="canary"}} and on(namespace) '
+                f"(max by (namespace) ({MIRROR_METRIC}{{{ns}}}) > 0)",
+                unit="reqps",
+                x=0,
+                y=20,
+                legend="mirrored requests/s",
+            ),
         ],
+        # Marks every phase change (shadow included) on the time series.
+        "annotations": {
+            "list": [
+                {
+                    "name": "Phase changes",
+                    "datasource": {"type": "prometheus", "uid": "${datasource}"},
+                    "enable": True,
+                    "expr": f"changes(max({PHASE_METRIC}{{{ns}}})[2m:30s]) > 0",
+                    "titleFormat": "canary phase changed",
+                    "iconColor": "purple",
+                }
+            ]
+        },
     }
 
 

@@ -7,11 +7,11 @@ file the cluster gets.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 import crossplane
 
+from involution.config_traffic import TrafficSettings
 from involution.names import (
     CANARY_SERVICE,
     ENGINE_PORT,
@@ -20,28 +20,25 @@ from involution.names import (
     STABLE_SERVICE,
     UPSTREAM_NAME,
 )
+from involution.nginx_traffic import (
+    CANARY_UPSTREAM,
+    MIRROR_UPSTREAM,
+    STABLE_UPSTREAM,
+    Directive,
+    TrackUpstream,
+    TrafficRoutes,
+    UpstreamServer,
+    mirror_directives,
+    mirror_location,
+    routing_directives,
+)
+from involution.nginx_traffic import directive as _d
 from involution.phases import Phase, PhasePlan
+
+__all__ = ["RouterSpec", "TrafficRoutes", "UpstreamServer", "render_nginx_conf", "router_spec"]
 
 TRACK_HEADER = "X-Involution-Track"
 UPSTREAM_HEADER = "X-Involution-Upstream"
-
-Directive = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class UpstreamServer:
-    """One `server` line; a weight of 0 never reaches nginx (it rejects `weight=0`). A backup
-    server takes requests only while every weighted server is down."""
-
-    host: str
-    port: int
-    weight: int
-    track: str
-    backup: bool = False
-
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -73,11 +70,14 @@ class RouterSpec:
     temp_root: str = "/tmp"
     # X-Involution-Upstream (the answering pod's IP:port) shows internal addresses: dev only.
     expose_upstream: bool = False
+    # Header override, sticky split, shadow mirror (involution/nginx_traffic.py).
+    routes: TrafficRoutes = field(default=TrafficRoutes())
 
 
 def router_spec(
     plan: PhasePlan,
     *,
+    traffic: TrafficSettings | None = None,
     stable_host: str = STABLE_SERVICE,
     canary_host: str = CANARY_SERVICE,
     port: int = ENGINE_PORT,
@@ -86,14 +86,9 @@ def router_spec(
     """Weights from the phase plan; a track at 0% is left out of the weighted servers. At 100%
     the stable track, kept warm for a fast rollback, stands by as a backup: if every canary pod
     fails, requests go to stable instead of failing until someone rolls back."""
-    servers = tuple(
-        server
-        for server in (
-            UpstreamServer(stable_host, port, plan.stable_weight, "stable"),
-            UpstreamServer(canary_host, port, plan.canary_weight, "canary"),
-        )
-        if server.weight > 0
-    )
+    stable = UpstreamServer(stable_host, port, plan.stable_weight, "stable")
+    canary = UpstreamServer(canary_host, port, plan.canary_weight, "canary")
+    servers = tuple(server for server in (stable, canary) if server.weight > 0)
     if plan.phase is Phase.P100:
         servers = (*servers, UpstreamServer(stable_host, port, 0, "stable", backup=True))
     return RouterSpec(
@@ -102,18 +97,54 @@ def router_spec(
         canary_weight=plan.canary_weight,
         servers=servers,
         expose_upstream=expose_upstream,
+        routes=traffic_routes(plan, traffic or TrafficSettings(), stable, canary),
     )
 
 
-def _d(directive: str, *args: object, block: list[Directive] | None = None) -> Directive:
-    node: Directive = {"directive": directive, "args": [str(a) for a in args]}
-    if block is not None:
-        node["block"] = block
-    return node
+def traffic_routes(
+    plan: PhasePlan, traffic: TrafficSettings, stable: UpstreamServer, canary: UpstreamServer
+) -> TrafficRoutes:
+    """The controls a phase renders. A pinned or sticky request falls over to the other track
+    (a `backup` server) only where that track serves answers: never to the canary at shadow."""
+    pods = plan.phase.has_canary_pods
+    split = 0 < plan.canary_weight < 100
+    sticky = traffic.sticky.variable if traffic.sticky.enabled and split else None
+    mirror = traffic.mirror_percent if plan.phase is Phase.SHADOW else None
+    tracks = ("stable", "canary") if pods else ("stable",)
+    wanted: set[str] = set()
+    if traffic.override:
+        wanted.update(tracks)
+    if sticky is not None:
+        wanted.update(("stable", "canary"))
+
+    def only(server: UpstreamServer) -> UpstreamServer:  # the one primary: weight 1
+        return UpstreamServer(server.host, server.port, 1, server.track)
+
+    def backup(server: UpstreamServer) -> UpstreamServer:
+        return UpstreamServer(server.host, server.port, 0, server.track, backup=True)
+
+    upstreams: list[TrackUpstream] = []
+    if "stable" in wanted:
+        standby = (backup(canary),) if plan.canary_weight > 0 else ()
+        upstreams.append(TrackUpstream(STABLE_UPSTREAM, (only(stable), *standby)))
+    if "canary" in wanted:
+        upstreams.append(TrackUpstream(CANARY_UPSTREAM, (only(canary), backup(stable))))
+    if mirror is not None:
+        upstreams.append(TrackUpstream(MIRROR_UPSTREAM, (only(canary),)))
+    return TrafficRoutes(
+        override_header=traffic.override_header if traffic.override else None,
+        override_tracks=tracks if traffic.override else (),
+        sticky_key=sticky,
+        sticky_canary_percent=plan.canary_weight if sticky is not None else 0,
+        mirror_percent=mirror,
+        track_upstreams=tuple(upstreams),
+    )
 
 
-def _upstream(spec: RouterSpec) -> Directive:
-    servers = [
+def _upstream(
+    spec: RouterSpec, name: str = UPSTREAM_NAME, servers: tuple[UpstreamServer, ...] = ()
+) -> Directive:
+    lines = [
         _d(
             "server",
             server.address,
@@ -121,19 +152,39 @@ def _upstream(spec: RouterSpec) -> Directive:
             f"max_fails={spec.max_fails}",
             f"fail_timeout={spec.fail_timeout_seconds}s",
         )
-        for server in spec.servers
+        for server in servers or spec.servers
     ]
     return _d(
         "upstream",
-        UPSTREAM_NAME,
+        name,
         block=[
             # Shared memory so the weighted round-robin state holds across worker processes.
-            _d("zone", UPSTREAM_NAME, spec.zone_size),
-            *servers,
+            _d("zone", name, spec.zone_size),
+            *lines,
             _d("keepalive", spec.keepalive_connections),
             _d("keepalive_timeout", f"{spec.keepalive_timeout_seconds}s"),
         ],
     )
+
+
+def _upstreams(spec: RouterSpec) -> list[Directive]:
+    tracks = [_upstream(spec, u.name, u.servers) for u in spec.routes.track_upstreams]
+    return [_upstream(spec), *tracks, *routing_directives(spec.routes)]
+
+
+def _proxy_settings(spec: RouterSpec) -> list[Directive]:
+    """What every proxied request, mirrored copies included, is sent with."""
+    return [
+        # Keep-alive to the engines needs HTTP/1.1 and an empty Connection header.
+        _d("proxy_http_version", "1.1"),
+        _d("proxy_set_header", "Connection", ""),
+        _d("proxy_set_header", "Host", "$host"),
+        _d("proxy_set_header", "X-Request-ID", "$request_id"),
+        _d("proxy_set_header", "X-Forwarded-For", "$proxy_add_x_forwarded_for"),
+        _d("proxy_set_header", "X-Forwarded-Proto", "$scheme"),
+        _d("proxy_connect_timeout", f"{spec.connect_timeout_seconds}s"),
+        _d("proxy_read_timeout", f"{spec.read_timeout_seconds}s"),
+    ]
 
 
 def _proxy_location(spec: RouterSpec) -> Directive:
@@ -141,16 +192,9 @@ def _proxy_location(spec: RouterSpec) -> Directive:
         "location",
         "/",
         block=[
-            _d("proxy_pass", f"http://{UPSTREAM_NAME}"),
-            # Keep-alive to the engines needs HTTP/1.1 and an empty Connection header.
-            _d("proxy_http_version", "1.1"),
-            _d("proxy_set_header", "Connection", ""),
-            _d("proxy_set_header", "Host", "$host"),
-            _d("proxy_set_header", "X-Request-ID", "$request_id"),
-            _d("proxy_set_header", "X-Forwarded-For", "$proxy_add_x_forwarded_for"),
-            _d("proxy_set_header", "X-Forwarded-Proto", "$scheme"),
-            _d("proxy_connect_timeout", f"{spec.connect_timeout_seconds}s"),
-            _d("proxy_read_timeout", f"{spec.read_timeout_seconds}s"),
+            *mirror_directives(spec.routes),
+            _d("proxy_pass", f"http://{spec.routes.proxy_target}"),
+            *_proxy_settings(spec),
             # A failed idempotent request is retried once on the other server; nginx never
             # retries a POST that reached an engine (non_idempotent is deliberately absent).
             _d("proxy_next_upstream", "error", "timeout", "http_502", "http_503", "http_504"),
@@ -168,17 +212,24 @@ def _proxy_location(spec: RouterSpec) -> Directive:
     )
 
 
+PHASE_CODES = {"none": 0, "shadow": 1, "10": 10, "50": 50, "100": 100, "rollback": -1}
+
+
 def weights_metrics(spec: RouterSpec) -> str:
     """Prometheus text exposition of the live split, so dashboards and alerts can read it."""
-    phase_code = {"none": 0, "10": 10, "50": 50, "100": 100, "rollback": -1}[spec.phase]
+    phase_code = PHASE_CODES[spec.phase]
+    mirror = spec.routes.mirror_percent or 0
     lines = [
         "# HELP involution_canary_weight Upstream weight per track in the live nginx.conf.",
         "# TYPE involution_canary_weight gauge",
         f'involution_canary_weight{{track="stable"}} {spec.stable_weight}',
         f'involution_canary_weight{{track="canary"}} {spec.canary_weight}',
-        "# HELP involution_canary_phase Canary phase (-1 = rollback).",
+        "# HELP involution_canary_phase Canary phase (-1 = rollback, 1 = shadow).",
         "# TYPE involution_canary_phase gauge",
         f'involution_canary_phase{{phase="{spec.phase}"}} {phase_code}',
+        "# HELP involution_canary_mirror_percent Percent of requests copied to the canary.",
+        "# TYPE involution_canary_mirror_percent gauge",
+        f'involution_canary_mirror_percent{{track="canary"}} {mirror}',
     ]
     return "\n".join(lines) + "\n"
 
@@ -222,7 +273,7 @@ def nginx_conf_payload(spec: RouterSpec) -> list[Directive]:
         _d("fastcgi_temp_path", f"{tmp}/fastcgi_temp"),
         _d("uwsgi_temp_path", f"{tmp}/uwsgi_temp"),
         _d("scgi_temp_path", f"{tmp}/scgi_temp"),
-        _upstream(spec),
+        *_upstreams(spec),
         _d(
             "server",
             block=[
@@ -238,6 +289,7 @@ def nginx_conf_payload(spec: RouterSpec) -> list[Directive]:
                     ],
                 ),
                 _proxy_location(spec),
+                *mirror_location(spec.routes, _proxy_settings(spec)),
             ],
         ),
         _status_server(spec),

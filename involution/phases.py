@@ -10,6 +10,8 @@ class Phase(enum.Enum):
     """Values of `canaryPhase`, in the order a release walks them."""
 
     NONE = "none"
+    # The canary gets a copy of the requests (nginx `mirror`), every answer is stable's.
+    SHADOW = "shadow"
     P10 = "10"
     P50 = "50"
     P100 = "100"
@@ -22,8 +24,14 @@ class Phase(enum.Enum):
 
     @property
     def takes_traffic(self) -> bool:
-        """True when the canary serves requests, so release checks apply."""
-        return self.canary_share > 0
+        """True when the canary sees requests (answers them, or gets their mirrored copies
+        at `shadow`), so release checks apply."""
+        return self.canary_share > 0 or self is Phase.SHADOW
+
+    @property
+    def has_canary_pods(self) -> bool:
+        """The canary Deployment has pods: shadow, 10, 50 and 100."""
+        return self in CANARY_POD_PHASES
 
     @property
     def advance(self) -> Phase | None:
@@ -38,9 +46,28 @@ class Phase(enum.Enum):
 
 ALLOWED_PHASES = ", ".join(p.value for p in Phase)
 
-_CANARY_SHARE = {Phase.NONE: 0, Phase.P10: 10, Phase.P50: 50, Phase.P100: 100, Phase.ROLLBACK: 0}
-_ADVANCE = {Phase.NONE: Phase.P10, Phase.P10: Phase.P50, Phase.P50: Phase.P100}
-_STEP_BACK = {Phase.P100: Phase.P50, Phase.P50: Phase.P10, Phase.P10: Phase.ROLLBACK}
+CANARY_POD_PHASES = (Phase.SHADOW, Phase.P10, Phase.P50, Phase.P100)
+_CANARY_SHARE = {
+    Phase.NONE: 0,
+    Phase.SHADOW: 0,
+    Phase.P10: 10,
+    Phase.P50: 50,
+    Phase.P100: 100,
+    Phase.ROLLBACK: 0,
+}
+# `shadow` is optional: a release may start at 10 or at shadow; shadow's next step is 10.
+_ADVANCE = {
+    Phase.NONE: Phase.P10,
+    Phase.SHADOW: Phase.P10,
+    Phase.P10: Phase.P50,
+    Phase.P50: Phase.P100,
+}
+_STEP_BACK = {
+    Phase.P100: Phase.P50,
+    Phase.P50: Phase.P10,
+    Phase.P10: Phase.ROLLBACK,
+    Phase.SHADOW: Phase.ROLLBACK,
+}
 
 
 @dataclass(frozen=True)
@@ -70,6 +97,9 @@ def plan_phase(phase: Phase, engine_replicas: int) -> PhasePlan:
         canary_replicas = 0
     elif phase is Phase.P100:
         canary_replicas = engine_replicas
+    elif phase is Phase.SHADOW:
+        # Sized as at 10: a copy of every request must not overload fewer pods than that.
+        canary_replicas = max(1, -(-engine_replicas * Phase.P10.canary_share // 100))
     else:
         # Integer ceiling: floats would make ceil(N x 0.10) depend on rounding.
         canary_replicas = max(1, -(-engine_replicas * share // 100))

@@ -29,8 +29,8 @@ class Step(enum.Enum):
     """What a `pulumi up` does to the release."""
 
     STAY = "stay"
-    START = "start"  # none -> 10: a new canary
-    ADVANCE = "advance"  # 10 -> 50, 50 -> 100
+    START = "start"  # none -> 10 or none -> shadow: a new canary
+    ADVANCE = "advance"  # shadow -> 10, 10 -> 50, 50 -> 100
     PROMOTE = "promote"  # 100 -> none, stableVersion := the canary
     STEP_BACK = "step-back"  # 100 -> 50, 50 -> 10
     ROLLBACK = "rollback"  # a canary phase -> rollback
@@ -58,6 +58,10 @@ class Step(enum.Enum):
 TRANSITIONS: Mapping[tuple[Phase, Phase], Step] = {
     (Phase.NONE, Phase.NONE): Step.STAY,
     (Phase.NONE, Phase.P10): Step.START,
+    (Phase.NONE, Phase.SHADOW): Step.START,
+    (Phase.SHADOW, Phase.SHADOW): Step.STAY,
+    (Phase.SHADOW, Phase.P10): Step.ADVANCE,  # no soak of its own: soak.of(shadow) is 0
+    (Phase.SHADOW, Phase.ROLLBACK): Step.ROLLBACK,
     (Phase.P10, Phase.P10): Step.STAY,
     (Phase.P10, Phase.P50): Step.ADVANCE,
     (Phase.P10, Phase.ROLLBACK): Step.ROLLBACK,
@@ -73,6 +77,8 @@ TRANSITIONS: Mapping[tuple[Phase, Phase], Step] = {
     (Phase.ROLLBACK, Phase.P10): Step.RETRY,
 }
 LIVE_CANARY_PHASES = (Phase.P10, Phase.P50, Phase.P100)
+# Phases whose canary version is deployed with pods (and sees requests): its version is fixed.
+CANARY_VERSION_PHASES = (Phase.SHADOW, *LIVE_CANARY_PHASES)
 
 
 def allowed_next(phase: Phase) -> list[str]:
@@ -179,7 +185,7 @@ def _classify(
         return _phase_step(Phase.NONE, desired.phase, problems)
     if deployed.stable is not None and desired.stable != deployed.stable:
         return _stable_change(deployed, desired, problems)
-    if deployed.phase in LIVE_CANARY_PHASES and desired.canary != deployed.canary:
+    if deployed.phase in CANARY_VERSION_PHASES and desired.canary != deployed.canary:
         live = deployed.canary.tag if deployed.canary else "none"
         problems.append(
             ConfigProblem(

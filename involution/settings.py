@@ -23,6 +23,7 @@ from involution.config_release import (
     read_approval,
     read_gates,
 )
+from involution.config_traffic import TrafficSettings, read_traffic
 from involution.contract import (
     DEFAULT_ENGINE_REPLICAS,
     DEFAULT_IMAGE_REPOSITORY,
@@ -85,6 +86,7 @@ class Settings:
     network: NetworkSettings
     alerting: AlertingSettings
     image_build: ImageBuildSettings | None
+    traffic: TrafficSettings = field(default=TrafficSettings())
     warnings: tuple[str, ...] = field(default=())
 
     @property
@@ -129,6 +131,7 @@ def parse_settings(raw: Mapping[str, str], *, stack: str) -> Settings:
     network = read_network(reader, production=production)
     alerting = read_alerting(reader, production=production)
     image_build = read_image_build(reader, dev=environment is Environment.DEV, warnings=warnings)
+    traffic = read_traffic(reader, environment)
 
     if reader.problems or release.stable is None:
         raise ConfigError(reader.problems)
@@ -157,6 +160,7 @@ def parse_settings(raw: Mapping[str, str], *, stack: str) -> Settings:
         network=network,
         alerting=alerting,
         image_build=image_build,
+        traffic=traffic,
         warnings=tuple(warnings),
     )
 

@@ -125,6 +125,7 @@ def deploy(now: datetime | None = None) -> dict[str, Any]:
             gates=settings.gates,
             release_override=settings.path.override,
             expose_upstream=settings.environment is Environment.DEV,
+            traffic=settings.traffic,
             release_step=verdict.log[-1].step if verdict.log else "first-deployment",
             router_image=settings.nginx_image,
             router_replicas=settings.router_replicas,

@@ -84,6 +84,17 @@ def canary_weight(weight: int) -> dict[str, str]:
     }
 
 
+def shadow_router(mirror_percent: int = 100) -> list[dict[str, str]]:
+    """The router at shadow: canary weight 0, copies of `mirror_percent` of requests."""
+    return [
+        canary_weight(0),
+        {
+            "series": f'involution_canary_mirror_percent{{{NS},track="canary",pod="r1"}}',
+            "values": f"{mirror_percent}x40",
+        },
+    ]
+
+
 def healthy_stable() -> list[dict[str, str]]:
     return requests("stable", 90, 0) + latency("stable", 90, 1.0)
 
@@ -169,6 +180,24 @@ def scenarios(rules: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 ("15m", "InvolutionCanaryNoTraffic", fired("InvolutionCanaryNoTraffic")),
                 ("15m", "InvolutionCanaryErrorRateHigh", none),
                 ("15m", "InvolutionCanaryHealthCheckFailing", none),
+            ],
+        ),
+        "shadow-without-copies-warns-no-data": case(
+            [*healthy_stable(), *shadow_router()],
+            [("15m", "InvolutionCanaryNoTraffic", fired("InvolutionCanaryNoTraffic"))],
+        ),
+        "shadow-copies-are-canary-traffic": case(
+            # Mirrored copies, labelled track="canary" by the canary pods, fail at 2%: the
+            # rollback triggers judge them as canary traffic, weight 0 or not.
+            [
+                *healthy_stable(),
+                *shadow_router(),
+                *requests("canary", 9.8, 0.2),
+                *latency("canary", 10, 1.0),
+            ],
+            [
+                ("10m", "InvolutionCanaryNoTraffic", none),
+                ("10m", "InvolutionCanaryErrorRateHigh", fired("InvolutionCanaryErrorRateHigh")),
             ],
         ),
         "traffic-flowing-means-no-no-data-warning": case(

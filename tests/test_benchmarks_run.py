@@ -51,6 +51,13 @@ def test_make_bench_in_short_mode_exits_0_and_prints_figures() -> None:
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    assert result.stdout.count("short mode (BENCH_QUICK=1)") == 4, result.stdout
-    for figure in ("ratio", "GET/s", "nginx/direct ratio", "whole check", "preview median"):
+    assert result.stdout.count("short mode (BENCH_QUICK=1)") == 5, result.stdout
+    for figure in (
+        "ratio",
+        "GET/s",
+        "nginx/direct ratio",
+        "whole check",
+        "preview median",
+        "vs plain",
+    ):
         assert figure in result.stdout, result.stdout

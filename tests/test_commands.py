@@ -17,6 +17,8 @@ UP = "pulumi up --stack production"
 @pytest.mark.parametrize(
     ("phase", "advance", "staged"),
     [
+        # Shadow's advance is 10; its staged rollback is the rollback.
+        ("shadow", f"{P}canaryPhase 10 && {UP}", f"{P}canaryPhase rollback && {UP}"),
         ("10", f"{P}canaryPhase 50 && {UP}", f"{P}canaryPhase rollback && {UP}"),
         ("50", f"{P}canaryPhase 100 && {UP}", f"{P}canaryPhase 10 && {UP}"),
         (
@@ -32,6 +34,7 @@ def test_traffic_phases(mocked: Runner, phase: str, advance: str, staged: str) -
     assert commands["advance"] == advance
     assert commands["stagedRollback"] == staged
     assert commands["rollback"] == f"{P}canaryPhase rollback && {UP}"
+    assert commands["advanceAllowed"].startswith("now") or phase != "shadow"
 
 
 def test_after_rollback_the_release_is_closed(mocked: Runner) -> None:

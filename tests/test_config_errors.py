@@ -3,6 +3,7 @@ what is allowed."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pulumi
@@ -26,10 +27,35 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str, str, str]] = [
         {"canaryVersion": "v1.3.0", "canaryPhase": "25"},
         "canaryPhase",
         "'25'",
-        "none, 10, 50, 100, rollback",
+        "none, shadow, 10, 50, 100, rollback",
     ),
-    ("dev", {"canaryPhase": "ten"}, "canaryPhase", "'ten'", "none, 10, 50, 100, rollback"),
+    ("dev", {"canaryPhase": "ten"}, "canaryPhase", "'ten'", "none, shadow, 10, 50, 100, rollback"),
     ("dev", {"stableVersion": "latest"}, "stableVersion", "'latest'", "semver tag"),
+    ("dev", {"traffic": {"override": "yes"}}, "traffic.override", "'yes'", "true or false"),
+    (
+        "dev",
+        {"traffic": {"overrideHeader": "X_Track"}},
+        "traffic.overrideHeader",
+        "'X_Track'",
+        "an HTTP header name",
+    ),
+    (
+        "dev",
+        {"traffic": {"stickyBy": "header:"}},
+        "traffic.stickyBy",
+        "'header:'",
+        "none, ip, header:<Name>",
+    ),
+    (
+        "dev",
+        {"traffic": {"stickyBy": "session"}},
+        "traffic.stickyBy",
+        "'session'",
+        "cookie:<name>",
+    ),
+    ("dev", {"traffic": {"mirrorPercent": 0}}, "traffic.mirrorPercent", "0", ">= 1 and <= 100"),
+    ("dev", {"traffic": {"mirrorPercent": 12.5}}, "traffic.mirrorPercent", "12.5", "1..100"),
+    ("dev", {"traffic": {"weights": 3}}, "traffic.weights", "3", "a field of traffic"),
     ("dev", {"stableVersion": "1.2.3"}, "stableVersion", "'1.2.3'", "semver tag"),
     (
         "dev",
@@ -488,3 +514,30 @@ def test_encrypted_values_become_a_placeholder(tmp_path: Any) -> None:
         "engineReplicas": "3",
         "gates": '{"security": "passed"}',
     }
+
+
+def test_traffic_defaults_by_environment() -> None:
+    """The header override is on in dev and staging, off in production; the rest is today's
+    plain split."""
+    from involution.config_traffic import DEFAULT_OVERRIDE_HEADER, StickyKey
+    from involution.settings import parse_settings
+
+    for environment, override in (("dev", True), ("staging", True), ("production", False)):
+        raw = {"stableVersion": "v1.2.2", "environment": environment}
+        if environment != "dev":
+            raw["redisPassword"] = "x"
+        if environment == "production":
+            raw["alerting"] = json.dumps(TEST_ALERTING)
+        traffic = parse_settings(raw, stack=environment).traffic
+        assert traffic.override is override, environment
+        assert traffic.override_header == DEFAULT_OVERRIDE_HEADER
+        assert traffic.sticky == StickyKey() and traffic.mirror_percent == 100
+    traffic = parse_settings(
+        {
+            "stableVersion": "v1.2.2",
+            "traffic": '{"stickyBy": "cookie:session_id", "mirrorPercent": 25, "override": false}',
+        },
+        stack="dev",
+    ).traffic
+    assert traffic.sticky.variable == "$cookie_session_id"
+    assert traffic.mirror_percent == 25 and not traffic.override

@@ -88,7 +88,11 @@ def test_a_release_walks_forward_is_promoted_and_the_next_one_rolls_back(
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("canaryPhase", "25", "involution:canaryPhase = '25': one of none, 10, 50, 100, rollback"),
+        (
+            "canaryPhase",
+            "25",
+            "involution:canaryPhase = '25': one of none, shadow, 10, 50, 100, rollback",
+        ),
         ("stableVersion", "latest", "involution:stableVersion = 'latest': a semver tag"),
         ("canaryVersion", "v1.0.0", "involution:canaryVersion = 'v1.0.0': a version newer than"),
     ],

@@ -9,6 +9,7 @@ smooth weighted round-robin sequence for all workers, so the split is exact, not
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -31,22 +32,47 @@ from tests.tooling import require_tool
 from tools.render import config_files
 
 Runner = Callable[..., MockRun]
-ALL_PHASES = ("none", *TRAFFIC_PHASES)
+ALL_PHASES = ("none", "shadow", *TRAFFIC_PHASES)
 LIVE_STACK = "production"
 CONNECTIONS = 8
 SPLIT_REQUESTS = 10_000
 SPLIT_TOLERANCE_PP = 0.5
+# With a sticky key the split is by hash of the key, not a round-robin sequence.
+STICKY_TOLERANCE_PP = 2.0
+STICKY_HEADER = "X-Client-Id"
+# Each traffic control on, over the production stack's config (`traffic`). Requests carry no
+# override header (the map falls through to the split); with `sticky` each carries its own key.
+TRAFFIC_OPTIONS: dict[str, dict[str, object] | None] = {
+    "plain": None,
+    "override": {"override": True},
+    "sticky": {"stickyBy": f"header:{STICKY_HEADER}"},
+    "mirror": {"mirrorPercent": 50},
+}
+OPTIONS = sorted(TRAFFIC_OPTIONS)
 SWITCHES = 20
-# Forward, staged back, rolled back, cleared: every consecutive pair is a real change.
-SWITCH_CYCLE = ("10", "50", "100", "50", "10", "rollback", "none")
+# Shadow, forward, staged back, rolled back, cleared: every consecutive pair is a real change.
+SWITCH_CYCLE = ("shadow", "10", "50", "100", "50", "10", "rollback", "none")
 SWITCH_WINDOW = 300
 RECOVERY_WINDOW = 2_000
 
 
-def rendered_conf(mocked: Runner, stack: str, phase: str) -> str:
+def rendered_conf(mocked: Runner, stack: str, phase: str, option: str = "plain") -> str:
     """nginx.conf exactly as the program renders it into the router ConfigMap."""
-    run = mocked(stack, canary_overrides(phase) if phase != "none" else None)
+    overrides = dict(canary_overrides(phase)) if phase != "none" else {}
+    traffic = TRAFFIC_OPTIONS[option]
+    if traffic is not None:
+        overrides["traffic"] = traffic
+    run = mocked(stack, overrides or None)
     return config_files(run)["nginx.conf"]
+
+
+def pool_for(router: Nginx, option: str) -> ClientPool:
+    key_header = STICKY_HEADER if option == "sticky" else None
+    return ClientPool(router.ports.listen, CONNECTIONS, key_header=key_header)
+
+
+def tolerance(option: str) -> float:
+    return STICKY_TOLERANCE_PP if option == "sticky" else SPLIT_TOLERANCE_PP
 
 
 def canary_target(phase: str) -> float:
@@ -61,10 +87,13 @@ def backends() -> Iterator[tuple[Backend, Backend]]:
         yield pair
 
 
+@pytest.mark.parametrize("option", OPTIONS)
 @pytest.mark.parametrize("phase", ALL_PHASES)
-def test_localize_changes_only_hosts_ports_and_temp_paths(mocked: Runner, phase: str) -> None:
+def test_localize_changes_only_hosts_ports_and_temp_paths(
+    mocked: Runner, phase: str, option: str
+) -> None:
     """What nginx runs below differs from the cluster's file only where loopback needs it."""
-    conf = rendered_conf(mocked, LIVE_STACK, phase)
+    conf = rendered_conf(mocked, LIVE_STACK, phase, option)
     local = localize(conf, RouterPorts(18001, 18002, 18003, 18004), Path("/srv/router"))
     before, after = conf.splitlines(), local.splitlines()
     assert len(before) == len(after)
@@ -72,7 +101,7 @@ def test_localize_changes_only_hosts_ports_and_temp_paths(mocked: Runner, phase:
         (old.split(), new.split()) for old, new in zip(before, after, strict=True) if old != new
     ]
     directives = sorted(old[0] for old, _ in changed)
-    servers = 2 if phase in {"10", "50", "100"} else 1  # at 100 stable is the backup
+    servers = conf.count("server engine-")  # every upstream's servers, backups included
     temp = ["client_body_temp_path", "fastcgi_temp_path", "pid", "proxy_temp_path"]
     temp += ["scgi_temp_path", "uwsgi_temp_path"]
     assert directives == sorted(["listen", "listen", *["server"] * servers, *temp])
@@ -82,14 +111,15 @@ def test_localize_changes_only_hosts_ports_and_temp_paths(mocked: Runner, phase:
 
 
 @pytest.mark.tools
+@pytest.mark.parametrize("option", OPTIONS)
 @pytest.mark.parametrize("phase", ALL_PHASES)
 @pytest.mark.parametrize("stack", STACKS)
 def test_nginx_accepts_the_rendered_conf(
-    mocked: Runner, backends: tuple[Backend, Backend], stack: str, phase: str
+    mocked: Runner, backends: tuple[Backend, Backend], stack: str, phase: str, option: str
 ) -> None:
     binary = require_tool("nginx", "nginx-light")
     with Nginx(binary, RouterPorts.around(*backends)) as router:
-        output = router.test(rendered_conf(mocked, stack, phase))
+        output = router.test(rendered_conf(mocked, stack, phase, option))
     assert "syntax is ok" in output
     assert "test is successful" in output
 
@@ -108,36 +138,38 @@ def test_nginx_t_can_fail(mocked: Runner, backends: tuple[Backend, Backend]) -> 
 
 
 @pytest.mark.tools
+@pytest.mark.parametrize("option", OPTIONS)
 @pytest.mark.parametrize("phase", ALL_PHASES)
 def test_split_matches_the_phase(
-    mocked: Runner, backends: tuple[Backend, Backend], phase: str
+    mocked: Runner, backends: tuple[Backend, Backend], phase: str, option: str
 ) -> None:
     binary = require_tool("nginx", "nginx-light")
     with (
         Nginx(binary, RouterPorts.around(*backends)) as router,
-        ClientPool(router.ports.listen, CONNECTIONS) as pool,
+        pool_for(router, option) as pool,
     ):
-        router.start(rendered_conf(mocked, LIVE_STACK, phase))
+        router.start(rendered_conf(mocked, LIVE_STACK, phase, option))
         per_worker = spread_over_workers(pool, router)
         tally = pool.run(SPLIT_REQUESTS)
     detail = f"{tally.describe()}; client connections per worker {per_worker}"
     assert tally.ok == SPLIT_REQUESTS, detail
     assert set(tally.tracks) <= {"stable", "canary"}, detail  # every answer names its track
     target = canary_target(phase)
-    assert abs(tally.share("canary") - target) <= SPLIT_TOLERANCE_PP, detail
-    assert abs(tally.share("stable") - (100 - target)) <= SPLIT_TOLERANCE_PP, detail
+    assert abs(tally.share("canary") - target) <= tolerance(option), detail
+    assert abs(tally.share("stable") - (100 - target)) <= tolerance(option), detail
 
 
 @pytest.mark.tools
+@pytest.mark.parametrize("option", OPTIONS)
 def test_phase_switches_under_load_lose_no_request(
-    mocked: Runner, backends: tuple[Backend, Backend]
+    mocked: Runner, backends: tuple[Backend, Backend], option: str
 ) -> None:
     binary = require_tool("nginx", "nginx-light")
-    confs = {phase: rendered_conf(mocked, LIVE_STACK, phase) for phase in ALL_PHASES}
+    confs = {phase: rendered_conf(mocked, LIVE_STACK, phase, option) for phase in ALL_PHASES}
     phases = list(itertools.islice(itertools.cycle(SWITCH_CYCLE), SWITCHES))
     with (
         Nginx(binary, RouterPorts.around(*backends)) as router,
-        ClientPool(router.ports.listen, CONNECTIONS) as pool,
+        pool_for(router, option) as pool,
     ):
         router.start(confs["none"])
         run = reloads_under_load(router, pool, confs, phases, SWITCH_WINDOW)
@@ -146,20 +178,26 @@ def test_phase_switches_under_load_lose_no_request(
     assert run.tally.ok > SWITCHES * SWITCH_WINDOW
     assert run.served == phases  # each reload really loaded the next phase's config
     for phase, window in zip(phases, run.windows, strict=True):
-        # Exact but for at most one answer per connection from an old worker finishing.
-        tolerance = 100 * (CONNECTIONS + 1) / window.ok
-        assert abs(window.share("canary") - canary_target(phase)) <= tolerance, (
+        # Exact but for at most one answer per connection from an old worker finishing;
+        # a sticky split of a window's keys is binomial: allowed 4 standard deviations more.
+        target = canary_target(phase)
+        allowed = 100 * (CONNECTIONS + 1) / window.ok
+        if option == "sticky":
+            allowed += 400 * math.sqrt(target / 100 * (1 - target / 100) / window.ok)
+        assert abs(window.share("canary") - target) <= allowed, (
             f"after switching to {phase}: {window.describe()}"
         )
 
 
-def lose_the_canary(conf: str, backends: tuple[Backend, Backend]) -> CanaryLoss:
+def lose_the_canary(
+    conf: str, backends: tuple[Backend, Backend], option: str = "plain"
+) -> CanaryLoss:
     """SIGKILL the canary under load through a real nginx on `conf`, then bring it back."""
     binary = require_tool("nginx", "nginx-light")
     _, canary = backends
     with (
         Nginx(binary, RouterPorts.around(*backends)) as router,
-        ClientPool(router.ports.listen, CONNECTIONS) as pool,
+        pool_for(router, option) as pool,
     ):
         router.start(conf)
         try:
@@ -172,29 +210,34 @@ def lose_the_canary(conf: str, backends: tuple[Backend, Backend]) -> CanaryLoss:
 
 
 @pytest.mark.tools
-def test_losing_the_canary_fails_no_get(mocked: Runner, backends: tuple[Backend, Backend]) -> None:
-    conf = rendered_conf(mocked, LIVE_STACK, "50")
+@pytest.mark.parametrize("option", OPTIONS)
+def test_losing_the_canary_fails_no_get(
+    mocked: Runner, backends: tuple[Backend, Backend], option: str
+) -> None:
+    conf = rendered_conf(mocked, LIVE_STACK, "50", option)
     fail_timeouts = {p["fail_timeout"] for p in upstream_servers(conf).values()}
     assert fail_timeouts == {"10s"}
-    loss = lose_the_canary(conf, backends)
+    loss = lose_the_canary(conf, backends, option)
     # nginx retried every GET the dead canary got on stable (proxy_next_upstream error).
     assert loss.tally.failed == 0, loss.tally.describe()
     assert loss.outage.ok > 1_000, loss.outage.describe()
     assert loss.outage.share("canary") < 1.0, loss.outage.describe()
     # Back within fail_timeout (10s) of the restart, then at the target split again.
     assert loss.recovery_seconds <= 12.0
-    assert abs(loss.after_recovery.share("canary") - 50) <= SPLIT_TOLERANCE_PP, (
-        loss.after_recovery.describe()
-    )
+    # Sticky: the window's keys split by hash, binomially (4 standard deviations of 2,000).
+    allowed = 4 * 100 * math.sqrt(0.25 / RECOVERY_WINDOW) if option == "sticky" else 0.5
+    assert abs(loss.after_recovery.share("canary") - 50) <= allowed, loss.after_recovery.describe()
 
 
 @pytest.mark.tools
+@pytest.mark.parametrize("option", OPTIONS)
 def test_at_100_percent_a_dead_canary_fails_over_to_stable(
-    mocked: Runner, backends: tuple[Backend, Backend]
+    mocked: Runner, backends: tuple[Backend, Backend], option: str
 ) -> None:
     """Stable, kept warm at 100%, is the upstream's backup: losing every canary pod costs no
     GET, and traffic returns to the canary when it is back."""
-    loss = lose_the_canary(rendered_conf(mocked, LIVE_STACK, "100"), backends)
+    conf = rendered_conf(mocked, LIVE_STACK, "100", option)
+    loss = lose_the_canary(conf, backends, option)
     assert loss.tally.failed == 0, loss.tally.describe()
     assert loss.outage.share("stable") > 99.0, loss.outage.describe()
     assert loss.after_recovery.share("canary") == 100.0, loss.after_recovery.describe()

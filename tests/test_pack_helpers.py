@@ -287,7 +287,16 @@ def test_upstream_problems_sum_and_allowed_weights() -> None:
 
 @pytest.mark.parametrize(
     ("phase", "expected"),
-    [("none", 0), ("rollback", 0), ("10", 10), ("50", 50), ("100", 100), ("25", None), ("0", None)],
+    [
+        ("none", 0),
+        ("shadow", 0),
+        ("rollback", 0),
+        ("10", 10),
+        ("50", 50),
+        ("100", 100),
+        ("25", None),
+        ("0", None),
+    ],
 )
 def test_expected_canary_weight(phase: str, expected: int | None) -> None:
     assert traffic.expected_canary_weight(phase, [0, 10, 50, 100]) == expected

@@ -31,7 +31,11 @@ def test_phase_table(replicas: int) -> None:
     assert (rollback.stable_weight, rollback.canary_weight) == (100, 0)
     assert rollback.canary_replicas == 0 and rollback.has_canary
 
-    for plan in (none, ten, half, full, rollback):
+    shadow = plan_phase(Phase.SHADOW, replicas)
+    assert (shadow.stable_weight, shadow.canary_weight) == (100, 0)  # every answer stable's
+    assert shadow.canary_replicas == ten.canary_replicas  # sized for the copies it gets
+
+    for plan in (none, shadow, ten, half, full, rollback):
         assert plan.stable_replicas == replicas  # stable kept warm in every phase
         assert plan.stable_weight + plan.canary_weight == 100
 
@@ -54,6 +58,10 @@ def test_walks_forward_and_back() -> None:
     assert Phase.P50.step_back is Phase.P10
     assert Phase.P10.step_back is Phase.ROLLBACK
     assert Phase.ROLLBACK.step_back is None
+    assert Phase.SHADOW.advance is Phase.P10
+    assert Phase.SHADOW.step_back is Phase.ROLLBACK
+    assert Phase.SHADOW.takes_traffic and Phase.SHADOW.has_canary_pods
+    assert not Phase.ROLLBACK.has_canary_pods
 
 
 def test_replicas_below_one_are_refused() -> None:

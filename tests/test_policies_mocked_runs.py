@@ -19,6 +19,7 @@ from tools.policy_client import (
     load_policy_config,
     resources_from_run,
 )
+from tools.render import config_files
 
 MANDATORY = {
     "image-pinned",
@@ -223,3 +224,52 @@ def test_every_release_override_is_flagged(pack: PolicyPackProcess) -> None:
     [flagged] = report.of("release-override-recorded")
     assert flagged.level == "advisory"
     assert "'fix verified in staging', approved by ana.release, CHG-77" in flagged.message
+
+
+def traffic_run(phase: str, traffic: dict[str, object] | None = None) -> MockRun:
+    overrides = {**STACK_SECRETS["production"], **canary_overrides(phase)}
+    if traffic is not None:
+        overrides["traffic"] = traffic
+    return run_program("production", overrides, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("phase", "traffic"),
+    [
+        ("shadow", None),
+        ("shadow", {"mirrorPercent": 25}),
+        ("10", {"stickyBy": "header:X-Client-Id"}),
+        ("50", {"stickyBy": "cookie:session_id"}),
+        ("50", {"stickyBy": "ip"}),
+    ],
+)
+def test_production_traffic_controls_pass_the_pack(
+    pack: PolicyPackProcess, phase: str, traffic: dict[str, object] | None
+) -> None:
+    """Shadow (canary weight 0, copies to the canary) and the sticky split (split_clients at
+    the phase's weights) are judged as the splits they are."""
+    report = check(pack, resources_from_run(traffic_run(phase, traffic)))
+    assert report.mandatory == [], report.mandatory
+
+
+def test_the_header_override_in_production_needs_acknowledging(pack: PolicyPackProcess) -> None:
+    resources = resources_from_run(traffic_run("10", {"override": True}))
+    report = check(pack, resources)
+    [violation] = report.mandatory
+    assert violation.policy == "canary-traffic-weights"
+    assert "$http_x_involution_track pins requests" in violation.message
+    assert "allowOverride" in violation.message
+    acknowledged = check(
+        pack,
+        resources,
+        extra={"canary-traffic-weights": {"enforcementLevel": "mandatory", "allowOverride": True}},
+    )
+    assert acknowledged.mandatory == []
+
+
+def test_staging_allows_its_default_override(pack: PolicyPackProcess) -> None:
+    overrides = {**STACK_SECRETS["staging"], **canary_overrides("10")}
+    run = run_program("staging", overrides, now=NOW)
+    assert "map $http_x_involution_track" in config_files(run)["nginx.conf"]
+    report = check(pack, resources_from_run(run), environment="staging")
+    assert report.mandatory == []

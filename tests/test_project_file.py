@@ -26,6 +26,7 @@ OBJECT_KEYS = {
     "soak",
     "releaseOverride",
     "network",
+    "traffic",
 }
 
 

@@ -82,6 +82,10 @@ def keys(verdict: Verdict) -> list[str]:
 ALLOWED = [
     ("none", "none", Step.STAY),
     ("none", "10", Step.START),
+    ("none", "shadow", Step.START),
+    ("shadow", "shadow", Step.STAY),
+    ("shadow", "10", Step.ADVANCE),
+    ("shadow", "rollback", Step.ROLLBACK),
     ("10", "10", Step.STAY),
     ("10", "50", Step.ADVANCE),
     ("10", "rollback", Step.ROLLBACK),
@@ -122,6 +126,13 @@ REFUSED = [
     ("100", "none"),
     ("rollback", "50"),
     ("rollback", "100"),
+    ("shadow", "none"),
+    ("shadow", "50"),
+    ("shadow", "100"),
+    ("10", "shadow"),
+    ("50", "shadow"),
+    ("100", "shadow"),
+    ("rollback", "shadow"),
 ]
 
 
@@ -345,3 +356,16 @@ def test_the_release_reason_is_logged_with_the_step() -> None:
     rules = PathRules(soak=NO_SOAK.soak, override=None, promote_from=None, reason="CHG-5 go")
     assert run(deployed("10"), desired("50"), rules).log[-1].reason == "CHG-5 go"
     assert run(deployed("10"), desired("10"), rules).log == ()
+
+
+def test_shadow_to_10_needs_no_soak_even_in_production() -> None:
+    """Shadow has no soak of its own (it serves no answers): 10 may follow it at once."""
+    verdict = run(deployed("shadow", since=timedelta(seconds=1)), desired("10"), PRODUCTION)
+    assert verdict.problems == ()
+    assert verdict.step is Step.ADVANCE
+    assert verdict.soak_until == NOW + timedelta(hours=24)  # the soak of 10 starts
+
+
+def test_a_shadow_canary_keeps_its_version() -> None:
+    verdict = run(deployed("shadow"), desired("shadow", canary=V("v1.4.0")))
+    assert keys(verdict) == ["canaryVersion"]

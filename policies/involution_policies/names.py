@@ -49,7 +49,7 @@ TICKET_PATTERN: Final = r"^[A-Z][A-Z0-9]*-[0-9]+$"
 MAJOR_RELEASE_APPROVERS: Final = 2
 # Canary shares (percent) of the phase table, and the phases in which the canary has traffic.
 CANARY_WEIGHTS: Final = (0, 10, 50, 100)
-TRAFFIC_PHASES: Final = ("10", "50", "100")
+TRAFFIC_PHASES: Final = ("shadow", "10", "50", "100")  # shadow: mirrored copies
 # Steps of the release path that take traffic back from a canary (the program's
 # `involution.release_path.Step`, recorded as `involution.dev/release-step`).
 BACK_STEPS: Final = ("step-back", "rollback", "close", "downgrade")

@@ -211,3 +211,104 @@ def split_weights(
     primaries = [server for server in upstream.servers if "backup" not in server.flags]
     complete = bool(primaries) and len(weights) == len(primaries)
     return Split(weights=weights, problems=tuple(problems), complete=complete)
+
+
+# The traffic controls around the split: upstreams per track, a `map` on a request header
+# that pins a track, `split_clients` that keeps a key on one track, `mirror` copies.
+
+
+def all_upstreams(tree: list[Directive]) -> dict[str, Upstream]:
+    """Every `upstream` block by name."""
+    found: dict[str, Upstream] = {}
+    for directive in _walk(tree):
+        if directive.name == "upstream" and len(directive.args) == 1 and directive.block:
+            servers = [server_of(i.args) for i in directive.block if i.name == "server" and i.args]
+            has_zone = any(item.name == "zone" for item in directive.block)
+            name = directive.args[0]
+            found[name] = Upstream(name=name, servers=tuple(servers), has_zone=has_zone)
+    return found
+
+
+def upstream_track(upstream: Upstream, hosts: Mapping[str, str]) -> str | None:
+    """The one track every primary server of an upstream belongs to, else None."""
+    tracks = {hosts.get(s.host) for s in upstream.servers if "backup" not in s.flags}
+    return next(iter(tracks)) if len(tracks) == 1 and None not in tracks else None
+
+
+@dataclass(frozen=True)
+class StickySplit:
+    """A `split_clients <key> $var { N% <upstream>; * <upstream>; }` between track upstreams:
+    `shares` are the percent of keys per track."""
+
+    key: str
+    shares: dict[str, float]
+    problems: tuple[str, ...]
+
+
+def _percent(text: str) -> float | None:
+    try:
+        return float(text[:-1]) if text.endswith("%") else None
+    except ValueError:
+        return None
+
+
+def sticky_splits(tree: list[Directive], tracks: Mapping[str, str]) -> list[StickySplit]:
+    """Every split_clients whose values name track upstreams (`tracks`: upstream -> track)."""
+    found: list[StickySplit] = []
+    for directive in _walk(tree):
+        if directive.name != "split_clients" or not directive.block or not directive.args:
+            continue
+        if not any(item.args and item.args[0] in tracks for item in directive.block):
+            continue
+        shares: dict[str, float] = {}
+        problems: list[str] = []
+        rest: str | None = None
+        for item in directive.block:
+            track = tracks.get(item.args[0]) if item.args else None
+            if track is None:
+                problems.append(f"split_clients value {item.args} is not a track's upstream")
+                continue
+            if item.name == "*":
+                rest = track
+                continue
+            percent = _percent(item.name)
+            if percent is None:
+                problems.append(f"split_clients bucket {item.name!r} is not a percentage")
+                continue
+            shares[track] = shares.get(track, 0.0) + percent
+        if rest is not None:
+            shares[rest] = shares.get(rest, 0.0) + 100.0 - sum(shares.values())
+        found.append(StickySplit(directive.args[0], shares, tuple(problems)))
+    return found
+
+
+def header_overrides(tree: list[Directive], tracks: Mapping[str, str]) -> list[str]:
+    """The request headers (`$http_...` variables) a `map` turns into a track's upstream."""
+    found: list[str] = []
+    for directive in _walk(tree):
+        if directive.name != "map" or not directive.block or not directive.args:
+            continue
+        source = directive.args[0]
+        if source.startswith("$http_") and any(
+            item.args and item.args[0] in tracks for item in directive.block
+        ):
+            found.append(source)
+    return found
+
+
+def mirror_targets(tree: list[Directive]) -> list[str]:
+    """The upstreams `mirror` copies go to: each mirror URI's `location = URI` proxy_pass."""
+    locations = {
+        d.args[-1]: d.block
+        for d in _walk(tree)
+        if d.name == "location" and d.block is not None and d.args
+    }
+    targets: list[str] = []
+    for directive in _walk(tree):
+        if directive.name != "mirror" or not directive.args or directive.args[0] == "off":
+            continue
+        for item in locations.get(directive.args[0]) or []:
+            if item.name == "proxy_pass" and item.args:
+                address = item.args[0].removeprefix("http://").removeprefix("https://")
+                targets.append(address.split("$", 1)[0].split("/", 1)[0])
+    return targets

@@ -41,7 +41,13 @@ from involution_policies.names import (
     TRACKS,
     UPSTREAM_NAME,
 )
-from involution_policies.nginx import NginxSyntaxError, mentions_upstream, split_weights, upstreams
+from involution_policies.nginx import (
+    NginxSyntaxError,
+    mentions_upstream,
+    parse,
+    split_weights,
+    upstreams,
+)
 from involution_policies.props import (
     UNKNOWN,
     as_int,
@@ -52,6 +58,12 @@ from involution_policies.props import (
     string_map,
 )
 from involution_policies.resources import ENGINE_SCHEMA, Obj, engine_tracks, objects
+from involution_policies.traffic_controls import (
+    OVERRIDE_SCHEMA,
+    controls_problems,
+    mirrored_tracks,
+    sticky_weights,
+)
 
 WEIGHTS_SCHEMA: Final[Schema] = {
     "upstreamName": {
@@ -72,12 +84,14 @@ WEIGHTS_SCHEMA: Final[Schema] = {
         "default": True,
         "description": "allow `backup` servers: failover only, no share of the split",
     },
+    **OVERRIDE_SCHEMA,
 }
 
 
 def expected_canary_weight(phase: str | None, allowed: list[int]) -> int | None:
-    """The canary's share at a phase: the phase number, 0 for none and rollback."""
-    if phase in ("none", "rollback"):
+    """The canary's share at a phase: the phase number, 0 for none, shadow (copies only) and
+    rollback."""
+    if phase in ("none", "shadow", "rollback"):
         return 0
     number = as_int(phase)
     return number if number is not None and number > 0 and number in allowed else None
@@ -90,13 +104,17 @@ def upstream_problems(
     upstream: str,
     *,
     allow_backup: bool,
+    allow_override: bool = False,
 ) -> list[str]:
-    """What is wrong with the split of every `upstream <upstream>` block of a config text."""
+    """What is wrong with the split of every `upstream <upstream>` block of a config text, and
+    with the controls around it (sticky split, header override, mirror)."""
     try:
         blocks = upstreams(conf, upstream)
+        tree = parse(conf)
     except NginxSyntaxError as error:
         return [f"nginx.conf does not parse: {error}"]
     problems: list[str] = []
+    weight: int | None = None
     for block in blocks:
         split = split_weights(block, hosts, allow_backup=allow_backup)
         problems += split.problems
@@ -107,8 +125,11 @@ def upstream_problems(
             shares = ", ".join(f"{t}={w}" for t, w in sorted(split.weights.items()))
             problems.append(f"stable + canary weights add up to {total}, not 100 ({shares})")
         canary = split.weights.get("canary", 0)
+        weight = canary
         if canary not in allowed:
             problems.append(f"canary weight {canary} is not an allowed phase weight {allowed}")
+    if blocks:
+        problems += controls_problems(tree, hosts, upstream, weight, allow_override=allow_override)
     return problems
 
 
@@ -132,9 +153,13 @@ def canary_traffic_weights(args: ResourceValidationArgs, report: ReportViolation
                 continue
             if not mentions_upstream(value, upstream):
                 continue
-            allow_backup = cfg.flag("allowBackup")
             for problem in upstream_problems(
-                value, hosts, allowed, upstream, allow_backup=allow_backup
+                value,
+                hosts,
+                allowed,
+                upstream,
+                allow_backup=cfg.flag("allowBackup"),
+                allow_override=cfg.flag("allowOverride"),
             ):
                 report(f"{where} {key}: {problem}", None)
         return
@@ -176,7 +201,8 @@ class Router:
 
     obj: Obj
     conf: str
-    weights: dict[str, int]
+    weights: dict[str, int]  # the sticky split's shares when there is one (they are the split)
+    mirrored: frozenset[str] = frozenset()  # tracks receiving `mirror` copies
 
 
 def routers(configmaps: list[Obj], upstream: str, hosts: Mapping[str, str]) -> list[Router]:
@@ -194,7 +220,11 @@ def routers(configmaps: list[Obj], upstream: str, hosts: Mapping[str, str]) -> l
             except NginxSyntaxError:
                 continue
             if blocks:
-                found.append(Router(obj, value, split_weights(blocks[0], hosts).weights))
+                tree = parse(value)
+                sticky = sticky_weights(tree, hosts, upstream)
+                weights = sticky if sticky is not None else split_weights(blocks[0], hosts).weights
+                mirrored = frozenset(mirrored_tracks(tree, hosts))
+                found.append(Router(obj, value, weights, mirrored))
     return found
 
 
@@ -215,23 +245,27 @@ def _check_recorded_weights(deployments: list[Obj], weight: int, router: Obj) ->
 
 
 def _check_served(
-    *, track: str, weight: int, deployments: list[Obj], host: str, router: Obj, services: list[Obj]
+    *,
+    track: str,
+    weight: int,
+    deployments: list[Obj],
+    host: str,
+    router: Obj,
+    services: list[Obj],
+    sends: str = "",
 ) -> list[Problem]:
-    """A track with a share of traffic has pods and a Service that selects them."""
+    """A track with a share of traffic (or mirrored copies) has pods and a Service."""
+    receives = f"{weight}% of traffic" if weight > 0 else "mirrored copies of requests"
+    sends = sends or f"sends {weight}% to"
     if not deployments:
-        return [
-            (
-                f"{router.title} sends {weight}% to the {track} track, which has no Deployment",
-                router.urn,
-            )
-        ]
+        return [(f"{router.title} {sends} the {track} track, which has no Deployment", router.urn)]
     problems: list[Problem] = []
     for deployment in deployments:
         count = replicas(deployment.props)
         if count is not UNKNOWN and count is not None and count < 1:
             problems.append(
                 (
-                    f"{deployment.title} has {count} replicas but receives {weight}% of traffic",
+                    f"{deployment.title} has {count} replicas but receives {receives}",
                     deployment.urn,
                 )
             )
@@ -239,7 +273,7 @@ def _check_served(
     service = next((s for s in services if s.name == host and s.same_namespace(router)), None)
     if service is None:
         problems.append(
-            (f"{router.title} sends {weight}% to {host}, but no Service {host} exists", router.urn)
+            (f"{router.title} {sends} {host}, but no Service {host} exists", router.urn)
         )
         return problems
     selector = string_map(get(service.props, "spec", "selector"))
@@ -306,7 +340,7 @@ def traffic_split_consistent(args: StackValidationArgs, report: ReportViolation)
         weight = router.weights.get(track, 0)
         deployments = tracks.get(track, [])
         problems += _check_recorded_weights(deployments, weight, router.obj)
-        if weight > 0:
+        if weight > 0 or track in router.mirrored:
             problems += _check_served(
                 track=track,
                 weight=weight,
@@ -314,6 +348,7 @@ def traffic_split_consistent(args: StackValidationArgs, report: ReportViolation)
                 host=host_of[track],
                 router=router.obj,
                 services=services,
+                sends="" if weight > 0 else "mirrors copies of requests to",
             )
     for message, urn in problems:
         report(message, urn)

@@ -1,0 +1,166 @@
+"""The router's traffic controls on a real nginx in front of stand-in engines: the header
+override pins a track, a sticky split keeps each client on one track and only moves clients
+forward, and at `shadow` every answer is stable's while the canary gets the copies.
+
+Each config is the program's nginx.conf (a mocked run), localized for loopback as in
+tests/test_nginx_live.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from harness.backends import Backend, engine_backends
+from harness.load import ClientPool, tracks_per_client
+from harness.mockrun import MockRun
+from harness.nginx import Nginx, RouterPorts
+from harness.traffic_scenarios import StickyRun, pinned, shadow_copies, sticky_clients
+from involution.config_traffic import DEFAULT_OVERRIDE_HEADER
+from tests.conftest import canary_overrides
+from tests.tooling import require_tool
+from tools.render import config_files
+
+Runner = Callable[..., MockRun]
+PIN_REQUESTS = 2_000
+STICKY_CLIENTS = 2_000
+STICKY_REPEATS = 3
+STICKY_HEADER = "X-Client-Id"
+SHADOW_REQUESTS = 2_000
+
+
+def conf(mocked: Runner, stack: str, phase: str, traffic: dict[str, Any] | None = None) -> str:
+    overrides: dict[str, Any] = dict(canary_overrides(phase)) if phase != "none" else {}
+    if traffic is not None:
+        overrides["traffic"] = traffic
+    return config_files(mocked(stack, overrides or None))["nginx.conf"]
+
+
+@pytest.fixture(scope="module")
+def backends() -> Iterator[tuple[Backend, Backend]]:
+    with engine_backends() as pair:
+        yield pair
+
+
+@pytest.fixture
+def nginx(backends: tuple[Backend, Backend]) -> Iterator[Nginx]:
+    binary = require_tool("nginx", "nginx-light")
+    with Nginx(binary, RouterPorts.around(*backends)) as router:
+        yield router
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("track", ["canary", "stable"])
+def test_the_header_pins_every_request_at_10(mocked: Runner, nginx: Nginx, track: str) -> None:
+    """Staging has the override on by default: the header beats the 90/10 weights."""
+    nginx.start(conf(mocked, "staging", "10"))
+    tally = pinned(nginx.ports.listen, DEFAULT_OVERRIDE_HEADER, track, PIN_REQUESTS)
+    assert tally.ok == PIN_REQUESTS, tally.describe()
+    assert tally.share(track) == 100.0, tally.describe()
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize(
+    ("phase", "canary_answers"),
+    [("none", "stable"), ("rollback", "stable"), ("shadow", "canary"), ("100", "canary")],
+)
+def test_a_canary_header_reaches_the_canary_only_where_it_has_pods(
+    mocked: Runner, nginx: Nginx, phase: str, canary_answers: str
+) -> None:
+    nginx.start(conf(mocked, "staging", phase))
+    tally = pinned(nginx.ports.listen, DEFAULT_OVERRIDE_HEADER, "canary", 200)
+    assert tally.ok == 200 and tally.share(canary_answers) == 100.0, tally.describe()
+
+
+@pytest.mark.tools
+def test_other_header_values_and_a_custom_header(mocked: Runner, nginx: Nginx) -> None:
+    """A value that names no track falls through to the weighted split; the header is the
+    configured one."""
+    nginx.start(conf(mocked, "production", "50", {"override": True, "overrideHeader": "X-Pin"}))
+    other = pinned(nginx.ports.listen, "X-Pin", "beta", 2_000)
+    assert abs(other.share("canary") - 50) <= 0.5, other.describe()
+    assert pinned(nginx.ports.listen, "X-Pin", "canary", 200).share("canary") == 100.0
+    unset = pinned(nginx.ports.listen, DEFAULT_OVERRIDE_HEADER, "canary", 2_000)
+    assert abs(unset.share("canary") - 50) <= 0.5, unset.describe()
+
+
+@pytest.mark.tools
+def test_production_has_no_override_by_default(mocked: Runner, nginx: Nginx) -> None:
+    nginx.start(conf(mocked, "production", "10"))
+    tally = pinned(nginx.ports.listen, DEFAULT_OVERRIDE_HEADER, "canary", 2_000)
+    assert abs(tally.share("canary") - 10) <= 0.5, tally.describe()
+
+
+@pytest.mark.tools
+def test_sticky_clients_keep_one_track_and_only_move_forward(mocked: Runner, nginx: Nginx) -> None:
+    traffic = {"stickyBy": f"header:{STICKY_HEADER}"}
+    nginx.start(conf(mocked, "production", "10", traffic))
+    at_10 = sticky_clients(nginx.ports.listen, STICKY_HEADER, STICKY_CLIENTS, STICKY_REPEATS)
+    nginx.reload(conf(mocked, "production", "50", traffic))
+    at_50 = sticky_clients(nginx.ports.listen, STICKY_HEADER, STICKY_CLIENTS, STICKY_REPEATS)
+    for run, target in ((at_10, 10.0), (at_50, 50.0)):
+        assert run.mixed == [], run.mixed[:10]  # one track per client within the phase
+        assert abs(run.share("canary") - target) <= 2.0, run.share("canary")
+    moved_back = at_10.on("canary") - at_50.on("canary")
+    assert moved_back == set(), sorted(moved_back)[:10]
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("sticky_by", ["cookie:session_id", "ip"])
+def test_other_sticky_keys(mocked: Runner, nginx: Nginx, sticky_by: str) -> None:
+    """A cookie keys the split like a header; every loopback client shares one IP, so `ip`
+    puts them all on one track."""
+    nginx.start(conf(mocked, "production", "50", {"stickyBy": sticky_by}))
+    if sticky_by == "ip":
+        tally = pinned(nginx.ports.listen, "X-Nothing", "x", 500)
+        assert max(tally.share("canary"), tally.share("stable")) == 100.0, tally.describe()
+        return
+    cookies = [f"session_id=client-{i}" for i in range(1_000)]
+    run = StickyRun(tracks_per_client(nginx.ports.listen, cookies, "Cookie", STICKY_REPEATS))
+    assert run.mixed == [], run.mixed[:10]
+    assert abs(run.share("canary") - 50) <= 5.0, run.share("canary")  # 3 sigma of 1,000
+
+
+@pytest.mark.tools
+def test_shadow_answers_from_stable_and_copies_to_the_canary(
+    mocked: Runner, nginx: Nginx, backends: tuple[Backend, Backend]
+) -> None:
+    stable, canary = backends
+    nginx.start(conf(mocked, "production", "shadow"))
+    with ClientPool(nginx.ports.listen, 8) as pool:
+        run = shadow_copies(pool, stable, canary, SHADOW_REQUESTS)
+    assert run.answers.ok == SHADOW_REQUESTS, run.answers.describe()
+    assert run.answers.share("stable") == 100.0, run.answers.describe()
+    assert run.stable_served == SHADOW_REQUESTS
+    assert run.canary_served == 0  # every answer the client got is stable's
+    assert run.canary_mirrored == run.stable_served  # mirrorPercent 100: one copy each
+
+
+@pytest.mark.tools
+def test_shadow_mirrors_the_configured_percent(
+    mocked: Runner, nginx: Nginx, backends: tuple[Backend, Backend]
+) -> None:
+    stable, canary = backends
+    nginx.start(conf(mocked, "production", "shadow", {"mirrorPercent": 25}))
+    with ClientPool(nginx.ports.listen, 8) as pool:
+        run = shadow_copies(pool, stable, canary, SHADOW_REQUESTS, expected_percent=25)
+    assert run.answers.share("stable") == 100.0 and run.canary_served == 0
+    share = 100 * run.canary_mirrored / SHADOW_REQUESTS
+    assert abs(share - 25) <= 4.0, share  # split_clients on $request_id: 4 sigma of 2,000
+
+
+@pytest.mark.tools
+def test_a_dead_canary_at_shadow_costs_no_answer(
+    mocked: Runner, nginx: Nginx, backends: tuple[Backend, Backend]
+) -> None:
+    _, canary = backends
+    nginx.start(conf(mocked, "production", "shadow"))
+    canary.kill()
+    try:
+        with ClientPool(nginx.ports.listen, 8) as pool:
+            tally = pool.run(1_000)
+    finally:
+        canary.start()
+    assert tally.ok == 1_000 and tally.share("stable") == 100.0, tally.describe()
