@@ -30,7 +30,7 @@ lint: venv
 
 # Two runs: the program and the policy pack each have a __main__ module.
 typecheck: venv
-	$(BIN)/mypy __main__.py involution components program harness tools benchmarks tests
+	$(BIN)/mypy __main__.py involution components program cli harness tools benchmarks tests
 	$(BIN)/mypy policies
 
 unit: venv
