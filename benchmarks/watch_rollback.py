@@ -72,6 +72,7 @@ def one_run(base: Path, interval: str) -> tuple[float, float]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    (base / "prom").mkdir(parents=True)
     try:
         with live_prometheus(
             prometheus, promtool, [FAILING], MonitoringSettings(), base / "prom", port=port
