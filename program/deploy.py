@@ -17,7 +17,7 @@ from involution.commands import next_commands
 from involution.names import PART_OF, PART_OF_LABEL
 from involution.release_state import log_records, rfc3339
 from involution.settings import Settings
-from program.runtime_config import read_release, read_settings
+from program.runtime_config import check_cluster, read_release, read_settings
 
 
 def kubernetes_provider(settings: Settings) -> k8s.Provider:
@@ -59,6 +59,7 @@ def deploy(now: datetime | None = None) -> dict[str, Any]:
     """Build every resource of the stack; returns the exported outputs. `now` is the clock the
     release checks use (tests freeze it; `pulumi up` passes none: the real time)."""
     settings = read_settings()  # raises StackConfigError before any resource exists
+    check_cluster(settings)  # ... and so does a cluster that cannot take the stack
     checked = read_release(settings, now or datetime.now(UTC))  # ... and so does the path
     verdict = checked.verdict
     for warning in (*settings.warnings, *checked.warnings):
