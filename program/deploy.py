@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +25,10 @@ def kubernetes_provider(settings: Settings) -> k8s.Provider:
     """Render mode writes manifests to a folder (no cluster); otherwise a kubeconfig context."""
     target = settings.target
     if target.render_directory is not None:
-        return k8s.Provider("kubernetes", render_yaml_to_directory=target.render_directory)
+        # With KUBECONFIG set (for the local cluster, say) the SDK would pass it on, and the
+        # provider refuses a kubeconfig beside render mode: an explicit empty one instead.
+        extra = {"kubeconfig": ""} if os.environ.get("KUBECONFIG") else {}
+        return k8s.Provider("kubernetes", render_yaml_to_directory=target.render_directory, **extra)
     return k8s.Provider("kubernetes", context=target.kube_context)
 
 
