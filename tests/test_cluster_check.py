@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -40,7 +41,7 @@ class Served(Discovery):
 
 def served(**by_version: set[str] | None) -> Served:
     return Served(
-        api=None,
+        api=cast(Any, None),  # never used: kinds and close are the stubs
         server="https://127.0.0.1:1",
         served={f"monitoring.coreos.com/{v}": kinds for v, kinds in by_version.items()},
     )
