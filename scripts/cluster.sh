@@ -13,7 +13,8 @@
 #         scripts/cluster.sh bare-up|bare-down  # a second, empty API server (no CRDs) on the
 #                                             same etcd; prints its kubeconfig
 #         scripts/cluster.sh kubeconfig    # print the kubeconfig path (bin: the binaries' folder)
-#   up --without-prometheus-operator-crds: a cluster without the monitoring.coreos.com CRDs
+#   up --without-prometheus-operator-crds: does not apply the monitoring.coreos.com CRDs (those
+#   of an earlier `up` stay in etcd: `delete-crds` removes them)
 #   (the default applies them, as kube-prometheus-stack would).
 #
 # Everything lives in CLUSTER_HOME=${INVOLUTION_CLUSTER_HOME:-$HOME/.cache/involution-cluster}:
