@@ -5,7 +5,7 @@ PYTHON ?= python3
 BIN := venv/bin
 STACK ?= dev
 
-.PHONY: venv engine tools deploy preview test unit lint typecheck golden bench bench-quick clean
+.PHONY: venv engine tools cluster cluster-down cluster-status deploy preview test unit lint typecheck golden bench bench-quick bench-cluster clean
 
 venv:
 	@PYTHON=$(PYTHON) scripts/venv.sh requirements-dev.txt
@@ -17,6 +17,18 @@ engine:
 # nginx, redis-server, promtool and wrk from Debian's packages, when missing.
 tools:
 	@scripts/install_test_tools.sh
+
+# A local control plane on loopback (etcd, kube-apiserver, controller-manager, scheduler, kwok
+# nodes), built from Go modules once (~7 min cold, cached in ~/.cache/involution-cluster);
+# prints the kubeconfig path (context involution-local). See README "A live API server".
+cluster:
+	@scripts/cluster.sh up
+
+cluster-down:
+	@scripts/cluster.sh down
+
+cluster-status:
+	@scripts/cluster.sh status
 
 deploy: venv engine
 	scripts/pulumi.sh up --yes --stack $(STACK)
@@ -52,6 +64,10 @@ bench: venv engine tools
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.policy_check
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.engine
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.watch_rollback
+
+# pulumi up per phase change on the local cluster beside render mode (needs `make cluster`).
+bench-cluster: venv engine
+	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.cluster
 
 bench-quick:
 	@$(MAKE) --no-print-directory bench QUICK=1

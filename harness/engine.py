@@ -22,7 +22,12 @@ from harness import yaml_load
 from harness.tooling import ToolMissing
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-STACK_FILES = ("Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.production.yaml")
+STACK_FILES = (
+    "Pulumi.dev.yaml",
+    "Pulumi.staging.yaml",
+    "Pulumi.production.yaml",
+    "Pulumi.local.yaml",
+)
 # What `pulumi up` runs: the project file, the program and the pack (the harness is not needed).
 COPIED = (
     "Pulumi.yaml",
@@ -69,12 +74,16 @@ class EngineProject:
     env: dict[str, str]
 
     def pulumi(
-        self, *args: str, check: bool = True, input_text: str | None = None
+        self,
+        *args: str,
+        check: bool = True,
+        input_text: str | None = None,
+        env_extra: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             ["pulumi", *args, "--non-interactive"],
             cwd=self.root,
-            env=self.env,
+            env={**self.env, **(env_extra or {})},
             capture_output=True,
             text=True,
             input=input_text,

@@ -172,3 +172,16 @@ def live_prometheus(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=STOP_TIMEOUT)
+
+
+# A canary the analysis advances: 20 rps beside a 180 rps stable, 0.05% errors, p95 < 200 ms.
+HEALTHY_LATENCY: Latency = {0.05: 0.6, 0.1: 0.9, 0.2: 0.99, 0.3: 1.0}
+
+
+def healthy_scenario(namespace: str) -> Scenario:
+    """Both tracks of `namespace` healthy: the canary analysis says advance."""
+    return Scenario(
+        namespace,
+        canary=TrackLoad(rps=20, error_percent=0.05, latency=HEALTHY_LATENCY),
+        stable=TrackLoad(rps=180, error_percent=0.05, latency=HEALTHY_LATENCY),
+    )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 CONFIG_HEADING = "invalid stack config"
 PATH_HEADING = "the release path refuses this step"
+CLUSTER_HEADING = "the target cluster cannot take this stack"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,14 +20,17 @@ from involution.contract import Environment
 from involution.names import PART_OF, PART_OF_LABEL
 from involution.release_state import log_records, rfc3339
 from involution.settings import Settings
-from program.runtime_config import read_release, read_settings
+from program.runtime_config import check_cluster, read_release, read_settings
 
 
 def kubernetes_provider(settings: Settings) -> k8s.Provider:
     """Render mode writes manifests to a folder (no cluster); otherwise a kubeconfig context."""
     target = settings.target
     if target.render_directory is not None:
-        return k8s.Provider("kubernetes", render_yaml_to_directory=target.render_directory)
+        # With KUBECONFIG set (for the local cluster, say) the SDK would pass it on, and the
+        # provider refuses a kubeconfig beside render mode: an explicit empty one instead.
+        extra = {"kubeconfig": ""} if os.environ.get("KUBECONFIG") else {}
+        return k8s.Provider("kubernetes", render_yaml_to_directory=target.render_directory, **extra)
     return k8s.Provider("kubernetes", context=target.kube_context)
 
 
@@ -61,6 +65,7 @@ def deploy(now: datetime | None = None) -> dict[str, Any]:
     """Build every resource of the stack; returns the exported outputs. `now` is the clock the
     release checks use (tests freeze it; `pulumi up` passes none: the real time)."""
     settings = read_settings()  # raises StackConfigError before any resource exists
+    check_cluster(settings)  # ... and so does a cluster that cannot take the stack
     checked = read_release(settings, now or datetime.now(UTC))  # ... and so does the path
     verdict = checked.verdict
     for warning in (*settings.warnings, *checked.warnings):

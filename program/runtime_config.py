@@ -8,10 +8,11 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from involution.contract import NAMESPACE
-from involution.errors import PATH_HEADING, ConfigError
+from involution.errors import CLUSTER_HEADING, PATH_HEADING, ConfigError
 from involution.release_checks import CheckedRelease, check_release
 from involution.settings import Settings, parse_settings
 from program.analysis_gate import analysis_problems
+from program.cluster_check import cluster_problems
 from program.last_release import deployed_release, upstream_release
 
 
@@ -36,6 +37,14 @@ def read_settings() -> Settings:
         return parse_settings(raw_config(), stack=pulumi.get_stack())
     except ConfigError as error:
         raise StackConfigError(list(error.problems), error.heading) from None
+
+
+def check_cluster(settings: Settings) -> None:
+    """Raise StackConfigError, before any resource is registered, when the target cluster
+    cannot take the stack (no Prometheus Operator CRDs while monitoring is enabled)."""
+    problems = cluster_problems(settings)
+    if problems:
+        raise StackConfigError(problems, CLUSTER_HEADING)
 
 
 def read_release(settings: Settings, now: datetime) -> CheckedRelease:

@@ -365,3 +365,15 @@ def test_provider_targets_a_folder_or_a_cluster(stack: str, expected: dict[str, 
     assert kubernetes_objects
     # Every object goes through the configured provider, never the ambient default one.
     assert all(r.provider.startswith(provider.urn + "::") for r in kubernetes_objects)
+
+
+def test_render_mode_passes_no_kubeconfig_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """KUBECONFIG exported for the local cluster: the SDK would hand it to the provider, which
+    refuses a kubeconfig beside renderYamlToDirectory; the program passes an empty one."""
+    monkeypatch.setenv("KUBECONFIG", "/nonexistent/kubeconfig")
+    run = run_program("dev", STACK_SECRETS["dev"])
+    (provider,) = [r for r in run.resources if r.type == "pulumi:providers:kubernetes"]
+    assert provider.inputs.get("renderYamlToDirectory") == "rendered/dev"
+    assert not provider.inputs.get("kubeconfig")

@@ -1,0 +1,121 @@
+"""The local Kubernetes control plane of scripts/cluster.sh, for tests and benchmarks.
+
+`scripts/cluster.sh up` builds (once, cached in ~/.cache/involution-cluster) and starts etcd,
+kube-apiserver, kube-controller-manager, kube-scheduler and kwok on loopback and writes a
+kubeconfig whose context is `involution-local`. Here: find it running (or start it), and
+talk to it with the kubectl built beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.engine import PROJECT_DIR
+from harness.tooling import ToolMissing
+
+CLUSTER_SH = PROJECT_DIR / "scripts" / "cluster.sh"
+CONTEXT = "involution-local"
+HOW_TO = (
+    "the local cluster is not running: `make cluster` (scripts/cluster.sh up) builds etcd, "
+    "kube-apiserver, kube-controller-manager, kube-scheduler and kwok from Go modules "
+    "(about 7 minutes cold, cached in ~/.cache/involution-cluster) and starts them on loopback"
+)
+START_TIMEOUT = 1800.0  # a cold build on 2 shared cores
+
+
+def _script(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CLUSTER_SH), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
+@dataclass(frozen=True)
+class LocalCluster:
+    kubeconfig: Path
+    bin: Path
+
+    def kubectl(
+        self, *args: str, check: bool = True, input_text: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [
+                str(self.bin / "kubectl"),
+                "--kubeconfig",
+                str(self.kubeconfig),
+                "--context",
+                CONTEXT,
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            input=input_text,
+            check=False,
+            timeout=120,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"kubectl {' '.join(args)} exited {result.returncode}\n"
+                f"{result.stdout}{result.stderr}"
+            )
+        return result
+
+    def get(self, *args: str) -> Any:
+        """`kubectl get ARGS -o json`, parsed."""
+        return json.loads(self.kubectl("get", *args, "-o", "json").stdout)
+
+    def exists(self, *args: str) -> bool:
+        return self.kubectl("get", *args, check=False).returncode == 0
+
+    def wait_gone(self, *args: str, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.exists(*args):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{' '.join(args)} still exists after {timeout:.0f}s")
+            time.sleep(0.5)
+
+    def apply_crds(self) -> None:
+        result = _script("crds", timeout=600)
+        if result.returncode != 0:
+            raise AssertionError(f"cluster.sh crds failed:\n{result.stdout}{result.stderr}")
+
+    def delete_crds(self) -> None:
+        result = _script("delete-crds", timeout=600)
+        if result.returncode != 0:
+            raise AssertionError(f"cluster.sh delete-crds failed:\n{result.stdout}{result.stderr}")
+
+    def bare_up(self) -> Path:
+        """A second, empty API server (no CRDs) on the same etcd; its kubeconfig."""
+        result = _script("bare-up", timeout=120)
+        if result.returncode != 0:
+            raise AssertionError(f"cluster.sh bare-up failed:\n{result.stdout}{result.stderr}")
+        return Path(result.stdout.strip().splitlines()[-1])
+
+    def bare_down(self) -> None:
+        _script("bare-down", timeout=60)
+
+
+def running() -> bool:
+    return _script("status").returncode == 0
+
+
+def local_cluster(*, start: bool) -> LocalCluster:
+    """The running cluster; with `start`, `scripts/cluster.sh up` first (cached: seconds).
+    ToolMissing, saying how to get it, when it neither runs nor starts."""
+    if not running():
+        if not start:
+            raise ToolMissing(HOW_TO)
+        up = _script("up", timeout=START_TIMEOUT)
+        if up.returncode != 0:
+            raise ToolMissing(f"scripts/cluster.sh up exited {up.returncode}:\n{up.stderr[-4000:]}")
+    kubeconfig = Path(_script("kubeconfig").stdout.strip())
+    folder = Path(_script("bin").stdout.strip())
+    return LocalCluster(kubeconfig=kubeconfig, bin=folder)
