@@ -25,7 +25,9 @@ SCENARIOS = [
 REFUSED = "the release path refuses this step"
 
 
-@pytest.fixture(scope="module")
+# One per test: the series end when it starts, and the analysis asks about the last minutes
+# before now, so a server shared across slow engine tests would run out of recent data.
+@pytest.fixture
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePrometheus]:
     binary = require_tool("prometheus", "prometheus")
     promtool = require_tool("promtool", "prometheus")
