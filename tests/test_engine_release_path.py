@@ -16,8 +16,8 @@ pytestmark = pytest.mark.engine
 
 # Long enough for the refusals a test makes right after a step (each `pulumi` call takes a
 # second or two), short enough to wait out.
-LONG_SOAK = "30s"
-SHORT_SOAK = "8s"
+LONG_SOAK = "60s"
+SHORT_SOAK = "25s"
 REFUSED = "the release path refuses this step"
 
 
@@ -73,8 +73,8 @@ def test_walk_with_soaks_refusals_and_an_override(engine_project: EngineProject)
     assert at10["nextCommands"]["advanceAllowed"].startswith("from ")
 
     inside = refused(project, "dev", canaryPhase="50")
-    assert "involution:soak.10 = '30s': phase 10 live for" in inside
-    assert "of its 30s soak" in inside and "left" in inside
+    assert "involution:soak.10 = '1m': phase 10 live for" in inside
+    assert "of its 1m soak" in inside and "left" in inside
     assert "involution:canaryPhase = '100'" in refused(project, "dev", canaryPhase="100")
     changed = refused(project, "dev", canaryPhase="10", canaryVersion="v1.4.0")
     assert "involution:canaryVersion = 'v1.4.0': v1.3.0, the canary live at phase 10" in changed
@@ -139,7 +139,7 @@ def test_promotion_waits_for_its_soak_then_patch_minor_and_downgrade(
         wait_for_soak(outputs)
         up(project, "dev", canaryPhase=phase)
     promote = {"stableVersion": "v1.3.0", "canaryVersion": None, "canaryPhase": "none"}
-    assert "involution:soak.100 = '8s'" in refused(project, "dev", **promote)
+    assert "involution:soak.100 = '25s'" in refused(project, "dev", **promote)
     wait_for_soak(project.outputs("dev"))
     promoted = up(project, "dev", **promote)
     assert (promoted["stableVersion"], promoted["releaseLog"][-1]["step"]) == ("v1.3.0", "promote")
