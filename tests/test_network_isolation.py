@@ -10,9 +10,17 @@ import pytest
 
 from harness.mockrun import MockRun
 from harness.netpol import Cluster, Pod, matches
-from tests.conftest import STACKS, canary_overrides
+from tests.conftest import STACKS, canary_overrides, run_scenario
 
 Runner = Callable[..., MockRun]
+
+
+@pytest.fixture
+def mocked() -> Runner:
+    """Fresh runs: the session's shared cache may hold runs other tests edited."""
+    return run_scenario
+
+
 NS = "involution"
 PROMETHEUS = Pod("prometheus", "monitoring", {"app.kubernetes.io/name": "prometheus"})
 OTHER_MONITORING_POD = Pod("grafana", "monitoring", {"app.kubernetes.io/name": "grafana"})
