@@ -22,6 +22,7 @@ from involution.analysis import Analysis, analyse
 from involution.errors import ConfigError
 from involution.phases import Phase
 from involution.prometheus import PrometheusClient, PrometheusError
+from involution.release_state import rfc3339
 from involution.settings import Settings, parse_settings
 
 RunStep = Callable[[ReleaseStack, steps.ConfigChange, str], int]
@@ -141,7 +142,9 @@ def watch_round(
     save_last_analysis(release.name, {**analysis.to_json(), "stack": release.name})
     print(f"involution watch {stamp}: {release.name} at {phase.value}: {analysis.decision}")
     if analysis.decision == "rollback":
-        reason = " ".join(filter(None, [trigger_summary(analysis), args.reason]))
+        # When the trigger was seen: the release report's MTTR starts there, not at the `up`.
+        observed = f"(observed at {rfc3339(datetime.now(UTC))})"
+        reason = " ".join(filter(None, [trigger_summary(analysis), observed, args.reason]))
         code = run_step(release, steps.rollback(outputs, staged=False), reason)
         return code
     if analysis.decision == "advance" and args.auto_advance and _soaked(outputs):

@@ -1,5 +1,5 @@
 """`involution`: run releases of the project's stacks (status, analyze, start, advance, promote,
-rollback, watch) through the Pulumi Automation API. Every step is a config change and a
+rollback, watch, report) through the Pulumi Automation API. Every step is a config change and a
 `pulumi up`, judged by the program's release path as a hand-made change would be."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from cli import analysis_verbs, exit_codes, steps
+from cli import analysis_verbs, exit_codes, report, steps
 from cli.output import print_status
 from cli.workspace import ReleaseStack, UnknownStackError, UpdateFailedError, open_stack
 from involution.config_path import parse_duration
@@ -52,6 +52,7 @@ def parser() -> argparse.ArgumentParser:
         "--prometheus-url", help="Prometheus HTTP API (default: monitoring.prometheusUrl)"
     )
     watch.add_argument("--max-rounds", type=int, default=0, help=argparse.SUPPRESS)
+    report.add_parser(verbs)
     for sub in verbs.choices.values():
         if sub.prog.split()[-1] in ("start", "advance", "promote", "rollback", "watch"):
             sub.add_argument(
@@ -68,6 +69,17 @@ def _duration(text: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError("the interval must be longer than 0s")
     return seconds
+
+
+def _window(text: str) -> timedelta:
+    """`--since`: a duration; a bad one is a usage error naming the flag and the form."""
+    try:
+        window = parse_duration(text)
+    except ValueError:
+        window = timedelta(0)
+    if window <= timedelta(0):
+        parser().error(f"--since {text!r}: a duration longer than 0s, such as 30d, 12h or 90m")
+    return window
 
 
 def run_step(release: ReleaseStack, change: steps.ConfigChange, reason: str) -> int:
@@ -91,6 +103,8 @@ def run_step(release: ReleaseStack, change: steps.ConfigChange, reason: str) -> 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.verb == "report":
+        return report.run(args, _window(args.since))
     try:
         release = open_stack(args.stack)
     except UnknownStackError:
@@ -98,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"involution: no stack named {args.stack!r} in this project's backend", file=sys.stderr
         )
         return exit_codes.UNKNOWN_STACK
+    return _on_stack(args, release)
+
+
+def _on_stack(args: argparse.Namespace, release: ReleaseStack) -> int:
     now = datetime.now(UTC)
     try:
         if args.verb == "status":

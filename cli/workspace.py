@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 from pulumi import automation as auto
 
 from involution.contract import NAMESPACE
+from involution.release_history import UpdateRecord
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # A folder with bin/pulumi; INVOLUTION_PULUMI_ROOT points elsewhere (e.g. the engine's own
@@ -73,8 +75,25 @@ class ReleaseStack:
             raise UpdateFailedError(_program_errors(str(error))) from None
         return {key: value.value for key, value in result.outputs.items()}
 
-    def history(self, page_size: int = 500) -> list[auto.UpdateSummary]:
-        return list(self.stack.history(page_size=page_size))
+    def history(self) -> tuple[UpdateRecord, ...]:
+        """Every update the backend recorded; secret config values are never decrypted."""
+        prefix = f"{NAMESPACE}:"
+        return tuple(
+            UpdateRecord(
+                version=summary.version or 0,
+                kind=summary.kind,
+                result=summary.result,
+                start=summary.start_time.replace(tzinfo=UTC),
+                end=summary.end_time.replace(tzinfo=UTC) if summary.end_time else None,
+                message=summary.message or "",
+                config={
+                    key[len(prefix) :]: value.value
+                    for key, value in summary.config.items()
+                    if key.startswith(prefix) and not value.secret
+                },
+            )
+            for summary in self.stack.history(show_secrets=False)
+        )
 
 
 def open_stack(name: str, project_dir: Path | None = None) -> ReleaseStack:

@@ -171,6 +171,12 @@ def judge(
     )
 
 
+def classify(deployed: DeployedRelease | None, desired: DesiredRelease) -> Step | None:
+    """The step from `deployed` to `desired` as `judge` names it, without its checks (soaks,
+    upstream); None when the path has no such step. The release report reads history by it."""
+    return _classify(deployed, desired, [])
+
+
 def _reason(rules: PathRules, override_used: bool) -> str | None:
     parts = [rules.reason] if rules.reason else []
     if override_used and rules.override is not None and rules.override.reason != rules.reason:

@@ -1,0 +1,320 @@
+"""The release process's health figures ("Monitoring and Alerting"), from the stacks' history.
+
+Each figure sits beside its target and says met, missed or that the history holds too few
+data for it. Counts are over a window (`since` .. `now`); the steps are replayed over the whole
+history, so a release that started before the window is still classified right.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from involution.config_path import format_duration
+from involution.release_history import (
+    Incident,
+    Release,
+    Transition,
+    UpdateRecord,
+    first_seen,
+    incidents,
+    releases,
+    transitions,
+)
+from involution.versions import ReleaseType
+
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target of the release process: `comparison` is `>` or `<`."""
+
+    key: str
+    label: str
+    comparison: str
+    value: float
+    unit: str  # ratio | seconds
+
+    def met(self, figure: float) -> bool:
+        return figure > self.value if self.comparison == ">" else figure < self.value
+
+    def describe(self) -> str:
+        if self.unit == "ratio":
+            return f"{self.comparison} {self.value:.0%}"
+        return f"{self.comparison} {format_seconds(self.value)}"
+
+    def as_record(self) -> dict[str, object]:
+        return {"comparison": self.comparison, "value": self.value, "unit": self.unit}
+
+
+TARGETS: Mapping[str, Target] = {
+    t.key: t
+    for t in (
+        Target("deploymentSuccessRate", "Deployment success rate", ">", 0.98, "ratio"),
+        Target("rollbackFrequency", "Rollback frequency", "<", 0.02, "ratio"),
+        Target("gatePassRate", "Quality gate pass rate", ">", 0.95, "ratio"),
+        Target("timeToProductionPatch", "Time to production (patch)", "<", 2 * 3600.0, "seconds"),
+        Target("meanTimeToRecovery", "MTTR", "<", 30 * 60.0, "seconds"),
+        Target("meanTimeBetweenFailures", "MTBF", ">", 30 * DAY, "seconds"),
+    )
+}
+MET, MISSED, TOO_FEW, NO_TARGET = "met", "missed", "too few data", "no target"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A measured figure; `value` None when the history holds too few data (`note` says why)."""
+
+    key: str
+    label: str
+    value: float | None
+    unit: str
+    note: str
+    target: Target | None
+    status_override: str | None = None
+
+    @property
+    def status(self) -> str:
+        if self.status_override is not None:
+            return self.status_override
+        if self.value is None:
+            return TOO_FEW
+        if self.target is None:
+            return NO_TARGET
+        return MET if self.target.met(self.value) else MISSED
+
+    def shown(self) -> str:
+        if self.value is None:
+            return "-"
+        if self.unit == "ratio":
+            return f"{self.value:.1%}"
+        return format_seconds(self.value)
+
+
+@dataclass(frozen=True)
+class ProductionTime:
+    """One release: from first seen on the upstream stack (or this one) to stable here."""
+
+    release: Release
+    source: str
+    seconds: float | None
+    note: str
+
+    @property
+    def patch(self) -> bool:
+        return self.release.kind is ReleaseType.PATCH
+
+    @property
+    def status(self) -> str:
+        if self.seconds is None:
+            return TOO_FEW
+        if not self.patch:
+            return NO_TARGET
+        return MET if TARGETS["timeToProductionPatch"].met(self.seconds) else MISSED
+
+
+@dataclass(frozen=True)
+class StackHistory:
+    """A stack's updates, and the stack it promotes from (from its latest config)."""
+
+    name: str
+    updates: tuple[UpdateRecord, ...]
+
+    @property
+    def promote_from(self) -> str | None:
+        latest = max(self.updates, key=lambda u: (u.start, u.version), default=None)
+        return (latest.config.get("promoteFrom") or None) if latest is not None else None
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    stacks: tuple[str, ...]
+    since: datetime
+    now: datetime
+    releases: tuple[Release, ...]
+    updates: tuple[UpdateRecord, ...]
+    incidents: tuple[Incident, ...]
+    production_times: tuple[ProductionTime, ...]
+    figures: tuple[Figure, ...]
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for r in self.releases if r.outcome == outcome)
+
+    @property
+    def rolled_back(self) -> int:
+        return sum(1 for r in self.releases if r.rolled_back)
+
+    @property
+    def failed_updates(self) -> int:
+        return sum(1 for u in self.updates if not u.succeeded)
+
+    def figure(self, key: str) -> Figure:
+        return next(f for f in self.figures if f.key == key)
+
+
+def build_report(
+    histories: Sequence[StackHistory],
+    *,
+    upstreams: Mapping[str, StackHistory],
+    since: timedelta,
+    now: datetime,
+) -> HealthReport:
+    """The figures over the given stacks together; `upstreams` are the `promoteFrom` stacks'
+    histories (any of them may also be in `histories`)."""
+    start = now - since
+    known = {h.name: h for h in (*upstreams.values(), *histories)}
+    steps_of = {name: transitions(h.updates) for name, h in known.items()}
+    found: list[Release] = []
+    updates: list[UpdateRecord] = []
+    trouble: list[Incident] = []
+    times: list[ProductionTime] = []
+    for history in histories:
+        stack_releases = [
+            r for r in releases(history.name, steps_of[history.name]) if start <= r.started <= now
+        ]
+        found.extend(stack_releases)
+        updates.extend(u for u in history.updates if u.is_update and start <= u.start <= now)
+        trouble.extend(i for i in incidents(history.name, history.updates) if start <= i.started)
+        upstream = history.promote_from
+        source = steps_of.get(upstream) if upstream else steps_of[history.name]
+        times.extend(
+            production_time(r, upstream or history.name, source, upstream is not None)
+            for r in stack_releases
+        )
+    figures = _figures(found, updates, trouble, times)
+    return HealthReport(
+        stacks=tuple(h.name for h in histories),
+        since=start,
+        now=now,
+        releases=tuple(found),
+        updates=tuple(sorted(updates, key=lambda u: u.start)),
+        incidents=tuple(sorted(trouble, key=lambda i: i.started)),
+        production_times=tuple(times),
+        figures=figures,
+    )
+
+
+def production_time(
+    release: Release, source: str, steps: Sequence[Transition] | None, upstream: bool
+) -> ProductionTime:
+    if release.stable_at is None:
+        why = "rolled back, never stable" if release.outcome == "rolled-back" else "still running"
+        return ProductionTime(release, source, None, f"too few data: {why}")
+    if steps is None:
+        return ProductionTime(release, source, None, f"too few data: no history of {source}")
+    seen = first_seen(steps, release.version)
+    if seen is None or seen > release.stable_at:
+        return ProductionTime(
+            release, source, None, f"too few data: {release.version} not in {source}'s history"
+        )
+    seconds = (release.stable_at - seen).total_seconds()
+    where = f"first on {source}" if upstream else "its start"
+    return ProductionTime(release, source, seconds, f"{where} -> stable on {release.stack}")
+
+
+def _ratio(key: str, part: int, whole: int, what: str) -> Figure:
+    target = TARGETS[key]
+    if whole == 0:
+        return Figure(key, target.label, None, "ratio", f"too few data: no {what}", target)
+    return Figure(key, target.label, part / whole, "ratio", f"{part} of {whole} {what}", target)
+
+
+def _figures(
+    found: Sequence[Release],
+    updates: Sequence[UpdateRecord],
+    trouble: Sequence[Incident],
+    times: Sequence[ProductionTime],
+) -> tuple[Figure, ...]:
+    succeeded = sum(1 for u in updates if u.succeeded)
+    figures = [
+        _ratio("deploymentSuccessRate", succeeded, len(updates), "updates succeeded"),
+        _ratio("rollbackFrequency", sum(r.rolled_back for r in found), len(found), "releases"),
+        _ratio("gatePassRate", sum(r.gates_passed for r in found), len(found), "releases"),
+    ]
+    figures[1] = _renamed(figures[1], "rolled back")
+    figures[2] = _renamed(figures[2], "passed all six gates")
+    figures.append(_time_to_production(times, patch=True))
+    figures.append(_time_to_production(times, patch=False))
+    figures.append(_mttr(trouble))
+    figures.append(_mtbf(updates, trouble))
+    return tuple(figures)
+
+
+def _renamed(figure: Figure, verb: str) -> Figure:
+    """`2 of 5 releases` -> `2 of 5 releases rolled back`."""
+    if figure.value is None:
+        return figure
+    return Figure(
+        figure.key, figure.label, figure.value, figure.unit, f"{figure.note} {verb}", figure.target
+    )
+
+
+def _time_to_production(times: Sequence[ProductionTime], *, patch: bool) -> Figure:
+    key = "timeToProductionPatch" if patch else "timeToProductionMinorMajor"
+    label = "Time to production (patch)" if patch else "Time to production (minor/major)"
+    target = TARGETS["timeToProductionPatch"] if patch else None
+    measured = [t.seconds for t in times if t.patch == patch and t.seconds is not None]
+    kind = "patch" if patch else "minor or major"
+    if not measured:
+        return Figure(
+            key, label, None, "seconds", f"too few data: no {kind} release on stable", target
+        )
+    median = statistics.median(measured)
+    note = f"median of {len(measured)} {kind} release(s), longest {format_seconds(max(measured))}"
+    return Figure(key, label, median, "seconds", note, target)
+
+
+def _mttr(trouble: Sequence[Incident]) -> Figure:
+    target = TARGETS["meanTimeToRecovery"]
+    durations = [i.seconds for i in trouble if i.seconds is not None]
+    still_open = sum(1 for i in trouble if i.seconds is None)
+    suffix = f", {still_open} not recovered yet" if still_open else ""
+    if not durations:
+        return Figure(
+            target.key,
+            target.label,
+            None,
+            "seconds",
+            f"too few data: no recovered incident{suffix}",
+            target,
+        )
+    mean = statistics.fmean(durations)
+    note = f"mean of {len(durations)} incident(s){suffix}"
+    return Figure(target.key, target.label, mean, "seconds", note, target)
+
+
+def _mtbf(updates: Sequence[UpdateRecord], trouble: Sequence[Incident]) -> Figure:
+    """Observed time (first to last update in the window) over the incidents in it."""
+    target = TARGETS["meanTimeBetweenFailures"]
+    if not updates:
+        return Figure(target.key, target.label, None, "seconds", "too few data: no update", target)
+    span = (max(u.finished for u in updates) - min(u.start for u in updates)).total_seconds()
+    if not trouble:
+        if span > target.value:
+            return Figure(
+                target.key,
+                target.label,
+                None,
+                "seconds",
+                f"no failure in {format_seconds(span)}",
+                target,
+                status_override=MET,
+            )
+        return Figure(
+            target.key,
+            target.label,
+            None,
+            "seconds",
+            f"too few data: no failure in {format_seconds(span)} observed",
+            target,
+        )
+    note = f"{format_seconds(span)} observed, {len(trouble)} incident(s)"
+    return Figure(target.key, target.label, span / len(trouble), "seconds", note, target)
+
+
+def format_seconds(seconds: float) -> str:
+    """`45s`, `12m5s`, `3h20m`: `--since`'s own form (rounded to the second)."""
+    return format_duration(timedelta(seconds=round(seconds)))
