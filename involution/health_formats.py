@@ -11,7 +11,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.openmetrics.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from involution.release_health import TARGETS, HealthReport, format_seconds
+from involution.release_health import TARGETS, TOO_FEW, HealthReport, format_seconds
 from involution.release_state import rfc3339
 
 METRIC_PREFIX = "involution_release"
@@ -120,7 +120,13 @@ def _counts_line(report: HealthReport) -> str:
 
 def _figure_rows(report: HealthReport) -> list[tuple[str, ...]]:
     return [
-        (f.label, f.shown(), f.target.describe() if f.target else "-", f.status, f.note)
+        (
+            f.label,
+            f.shown(),
+            f.target.describe() if f.target else "-",
+            f.status,
+            f.note.removeprefix(f"{TOO_FEW}: "),
+        )
         for f in report.figures
     ]
 
@@ -135,13 +141,13 @@ def _release_rows(report: HealthReport) -> list[tuple[str, ...]]:
             t.release.outcome,
             str(t.release.rollbacks),
             "passed" if t.release.gates_passed else "not all passed",
-            format_seconds(t.seconds) if t.seconds is not None else t.note,
+            f"{format_seconds(t.seconds)} ({t.status})" if t.seconds is not None else t.note,
         )
         for t in report.production_times
     ]
 
 
-FIGURE_HEADER = ("Figure", "Value", "Target", "Status", "From")
+FIGURE_HEADER = ("Figure", "Value", "Target", "Status", "Basis")
 RELEASE_HEADER = (
     "Stack",
     "Version",

@@ -163,7 +163,8 @@ def build_report(
     now: datetime,
 ) -> HealthReport:
     """The figures over the given stacks together; `upstreams` are the `promoteFrom` stacks'
-    histories (any of them may also be in `histories`)."""
+    histories (any of them may also be in `histories`). Time to production is measured on the
+    last stack of each promotion chain reported: production, not the staging that feeds it."""
     start = now - since
     known = {h.name: h for h in (*upstreams.values(), *histories)}
     steps_of = {name: transitions(h.updates) for name, h in known.items()}
@@ -171,6 +172,8 @@ def build_report(
     updates: list[UpdateRecord] = []
     trouble: list[Incident] = []
     times: list[ProductionTime] = []
+    # A stack another reported stack promotes from: time to production ends on that one.
+    feeding = {h.promote_from for h in histories if h.promote_from}
     for history in histories:
         stack_releases = [
             r for r in releases(history.name, steps_of[history.name]) if start <= r.started <= now
@@ -178,6 +181,8 @@ def build_report(
         found.extend(stack_releases)
         updates.extend(u for u in history.updates if u.is_update and start <= u.start <= now)
         trouble.extend(i for i in incidents(history.name, history.updates) if start <= i.started)
+        if history.name in feeding:
+            continue  # its versions' way to production is counted on the stack it feeds
         upstream = history.promote_from
         source = steps_of.get(upstream) if upstream else steps_of[history.name]
         times.extend(
