@@ -78,9 +78,11 @@ class ReleaseStack:
     def history(self) -> tuple[UpdateRecord, ...]:
         """Every update the backend recorded; secret config values are never decrypted."""
         prefix = f"{NAMESPACE}:"
+        summaries = self.stack.history(show_secrets=False)  # newest first
+        # The file backend records no version numbers (all 0): number them by position.
         return tuple(
             UpdateRecord(
-                version=summary.version or 0,
+                version=summary.version or len(summaries) - index,
                 kind=summary.kind,
                 result=summary.result,
                 start=summary.start_time.replace(tzinfo=UTC),
@@ -92,7 +94,7 @@ class ReleaseStack:
                     if key.startswith(prefix) and not value.secret
                 },
             )
-            for summary in self.stack.history(show_secrets=False)
+            for index, summary in enumerate(summaries)
         )
 
 

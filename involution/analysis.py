@@ -282,6 +282,16 @@ def evaluate(obs: Observations, m: MonitoringSettings, prometheus_url: str) -> A
 def analyse(
     client: Querier, m: MonitoringSettings, namespace: str, at: datetime | None = None
 ) -> Analysis:
-    """Query `client` at `at` (now when None) and decide; PrometheusError when it cannot."""
-    when = at or datetime.now(UTC)
+    """Query `client` at `at` and decide; PrometheusError when it cannot. Without `at`, at
+    Prometheus's own now: a runner whose clock is off (or moved, as tests move it past day-long
+    soaks) still asks about the minutes Prometheus has just scraped."""
+    when = at or prometheus_now(client)
     return evaluate(observe(client, m, namespace, when), m, client.url)
+
+
+def prometheus_now(client: Querier) -> datetime:
+    """The server's clock, read once so that every query of one analysis shares it."""
+    samples = client.query("vector(time())")
+    if samples and math.isfinite(samples[0].value):
+        return datetime.fromtimestamp(samples[0].value, UTC)
+    return datetime.now(UTC)

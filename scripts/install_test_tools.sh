@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# install_test_tools.sh: the real tools the tests run (nginx, redis-server, promtool, wrk),
-# from Debian's packages, installed only when one is missing.
+# install_test_tools.sh: the real tools the tests run (nginx, redis-server, promtool, wrk, and
+# faketime, which moves the program's clock past production's day-long soaks), from Debian's
+# packages, installed only when one is missing.
 set -euo pipefail
-PACKAGES=(nginx-light redis-server redis-tools prometheus wrk)
+PACKAGES=(nginx-light redis-server redis-tools prometheus wrk faketime)
 declare -A TOOL_OF=([nginx-light]=nginx [redis-server]=redis-server [redis-tools]=redis-cli
-                    [prometheus]=promtool [wrk]=wrk)
+                    [prometheus]=promtool [wrk]=wrk [faketime]=faketime)
 missing=()
 for package in "${PACKAGES[@]}"; do
   tool=${TOOL_OF[$package]}

@@ -1,0 +1,239 @@
+"""`involution report` over stacks the real engine walked through several releases: promoted,
+rolled back, a failed update, a patch taking the direct path, a production release promoted
+from staging past its day-long soaks (the program's clock moved by libfaketime). Every figure
+is checked exactly against `pulumi stack history`, read here on its own."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+from harness.clock import shifted_clock
+from harness.engine import EngineProject, history, make_project
+from harness.prometheus import healthy_scenario, live_prometheus
+from harness.scenarios import TEST_ALERTING, TEST_REDIS_PASSWORD, approval_expiring
+from involution.config_monitoring import MonitoringSettings
+from tests.release_walks import PASSED
+from tests.tooling import or_missing, require_tool
+
+pytestmark = [pytest.mark.engine, pytest.mark.tools]
+
+NAMESPACE = "report"  # the live Prometheus's healthy scenario: the analysis says advance
+# Production's soak floors are 24h at 10, 24h at 50, 72h at 100: each step forward runs the
+# program this far ahead of the real clock.
+PRODUCTION_CLOCK = {"50": timedelta(hours=25), "100": timedelta(hours=50)}
+PROMOTION_CLOCK = timedelta(hours=123)
+
+
+@dataclass
+class Walked:
+    project: EngineProject
+    history: dict[str, list[dict[str, Any]]]  # `pulumi stack history --json`, newest first
+
+    def updates(self, stack: str) -> list[dict[str, Any]]:
+        """Oldest first (the file backend numbers no versions: the order is the record)."""
+        return list(reversed(self.history[stack]))
+
+    def report(self, *args: str) -> dict[str, Any]:
+        result = self.project.involution("report", *args, "--json")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert TEST_REDIS_PASSWORD not in result.stdout
+        record: dict[str, Any] = json.loads(result.stdout)
+        return record
+
+
+def at(update: dict[str, Any], key: str = "endTime") -> datetime:
+    return datetime.fromisoformat(update[key])
+
+
+def configure(project: EngineProject, stack: str, changes: dict[str, str | None]) -> None:
+    for key, value in changes.items():
+        if value is None:
+            project.rm(stack, key)
+        else:
+            project.set(stack, key, value, path="." in key)
+
+
+def up(
+    project: EngineProject, stack: str, clock: timedelta | None = None, **changes: str | None
+) -> None:
+    configure(project, stack, {k.replace("__", "."): v for k, v in changes.items()})
+    env = shifted_clock(clock) if clock else None
+    project.pulumi("up", "--yes", "--skip-preview", "--stack", stack, env_extra=env)
+
+
+def walk_dev(project: EngineProject) -> None:
+    project.init_stack("dev")
+    project.up("dev")
+    up(project, "dev", canaryVersion="v1.3.0", canaryPhase="10")
+    up(project, "dev", canaryPhase="50")
+    up(project, "dev", canaryPhase="100")
+    up(project, "dev", stableVersion="v1.3.0", canaryVersion=None, canaryPhase="none")
+    up(project, "dev", canaryVersion="v1.4.0", canaryPhase="10")
+    project.set("dev", "canaryPhase", "100")  # not the next phase of 10: the update fails
+    refused = project.pulumi("up", "--yes", "--skip-preview", "--stack", "dev", check=False)
+    assert refused.returncode != 0 and "the release path refuses this step" in refused.stdout
+    project.set("dev", "canaryPhase", "10")
+    rollback = project.involution("rollback", "--stack", "dev", "--reason", "errors")
+    assert rollback.returncode == 0, rollback.stdout + rollback.stderr
+    up(project, "dev", canaryPhase="none", canaryVersion=None)
+    up(project, "dev", stableVersion="v1.3.1")
+
+
+def init_gated(project: EngineProject, stack: str, environment: str, url: str) -> None:
+    project.init_stack(
+        stack,
+        {
+            "environment": environment,
+            "namespace": NAMESPACE,
+            "renderDirectory": f"rendered/{stack}",
+            "stableVersion": "v1.2.2",
+            "canaryPhase": "none",
+            "gates": PASSED,
+        },
+    )
+    project.with_secrets(stack, TEST_REDIS_PASSWORD, TEST_ALERTING)
+    project.set(stack, "monitoring.prometheusUrl", url, path=True)
+
+
+def walk_staging_and_production(project: EngineProject, url: str) -> None:
+    init_gated(project, "staging", "staging", url)
+    for phase in ("10", "50", "100"):
+        project.set("staging", f"soak.{phase}", "0s", path=True)
+    project.up("staging")
+    init_gated(project, "production", "production", url)
+    project.set("production", "promoteFrom", "staging")
+    approval = approval_expiring(datetime.now(UTC), timedelta(days=30))
+    project.set("production", "approval", json.dumps(approval))
+    project.up("production")
+    for phase in ("10", "50", "100"):
+        up(project, "staging", canaryVersion="v1.3.0", canaryPhase=phase)
+    up(project, "staging", stableVersion="v1.3.0", canaryVersion=None, canaryPhase="none")
+    up(project, "production", canaryVersion="v1.3.0", canaryPhase="10")
+    for phase, clock in PRODUCTION_CLOCK.items():
+        up(project, "production", clock, canaryPhase=phase)
+    up(
+        project,
+        "production",
+        PROMOTION_CLOCK,
+        stableVersion="v1.3.0",
+        canaryVersion=None,
+        canaryPhase="none",
+    )
+    up(project, "staging", stableVersion="v1.3.1")
+    up(project, "production", stableVersion="v1.3.1")
+
+
+@pytest.fixture(scope="module")
+def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walked]:
+    project = or_missing(lambda: make_project(tmp_path_factory.mktemp("report")))
+    walk_dev(project)
+    prometheus = require_tool("prometheus", "prometheus")
+    promtool = require_tool("promtool", "prometheus")
+    workdir: Path = tmp_path_factory.mktemp("prometheus")
+    scenario = [healthy_scenario(NAMESPACE)]
+    with live_prometheus(prometheus, promtool, scenario, MonitoringSettings(), workdir) as live:
+        walk_staging_and_production(project, live.url)
+    stacks = ("dev", "staging", "production")
+    yield Walked(project, {s: history(project, s) for s in stacks})
+
+
+def test_dev_counts_rates_and_recovery(walked: Walked) -> None:
+    report = walked.report("--stack", "dev")
+    updates = walked.updates("dev")
+    assert [u["result"] for u in updates].count("failed") == 1
+    assert len(updates) == 10
+    assert (report["releases"], report["promoted"], report["rolledBack"]) == (3, 1, 1)
+    assert (report["releasedDirect"], report["running"]) == (1, 0)
+    assert report["deploymentSuccessRate"] == 0.9
+    assert report["rollbackFrequency"] == pytest.approx(1 / 3)
+    assert report["gatePassRate"] == 0.0  # dev records no gates
+    assert report["status"]["deploymentSuccessRate"] == "missed"
+    assert [(r["version"], r["outcome"]) for r in report["releaseList"]] == [
+        ("v1.3.0", "promoted"),
+        ("v1.4.0", "rolled-back"),
+        ("v1.3.1", "released"),
+    ]
+    failed = next(i for i, u in enumerate(updates) if u["result"] == "failed")
+    rollback = updates[failed + 1]
+    assert "rollback" in rollback["message"]
+    recovered_failure = (at(rollback) - at(updates[failed])).total_seconds()
+    rollback_time = (at(rollback) - at(rollback, "startTime")).total_seconds()
+    assert [i["cause"] for i in report["incidents"]] == ["failed-update", "rollback"]
+    assert report["meanTimeToRecoverySeconds"] == (recovered_failure + rollback_time) / 2
+    assert report["status"]["meanTimeToRecovery"] == "met"
+    span = (at(updates[-1]) - at(updates[0], "startTime")).total_seconds()
+    assert report["meanTimeBetweenFailuresSeconds"] == span / 2
+    promoted = next(t for t in report["timeToProductionSeconds"] if t["version"] == "v1.3.0")
+    assert promoted["seconds"] == (at(updates[4]) - at(updates[1])).total_seconds()
+
+
+def test_production_release_promoted_from_staging(walked: Walked) -> None:
+    report = walked.report("--stack", "staging", "--stack", "production")
+    staging, production = walked.updates("staging"), walked.updates("production")
+    assert all(u["result"] == "succeeded" for u in (*staging, *production))
+    assert (report["releases"], report["promoted"], report["rolledBack"]) == (4, 2, 0)
+    assert report["stacks"]["production"]["releases"] == 2
+    assert report["deploymentSuccessRate"] == 1.0
+    assert report["gatePassRate"] == 1.0
+    assert report["rollbackFrequency"] == 0.0
+    times = {t["version"]: t for t in report["timeToProductionSeconds"]}
+    assert {t["stack"] for t in times.values()} == {"production"}  # staging feeds production
+    first_on_staging = at(staging[1])  # the canary at 10
+    promoted = at(production[4])
+    assert times["v1.3.0"]["seconds"] == (promoted - first_on_staging).total_seconds()
+    assert (times["v1.3.0"]["from"], times["v1.3.0"]["kind"]) == ("staging", "minor")
+    patch_seconds = (at(production[5]) - at(staging[5])).total_seconds()
+    assert times["v1.3.1"]["seconds"] == patch_seconds
+    assert times["v1.3.1"]["status"] == "met"
+    assert report["timeToProductionMedianSeconds"]["patch"] == patch_seconds
+    assert report["meanTimeToRecoverySeconds"] is None
+    assert report["status"]["meanTimeToRecovery"] == "too few data"
+    # the program ran days ahead for production's soaks: its releaseLog says so
+    log = walked.project.outputs("production")["releaseLog"]
+    steps = [entry["step"] for entry in log]
+    assert steps == ["first-deployment", "start", "advance", "advance", "promote", "patch"]
+    promoted_at = datetime.fromisoformat(log[4]["at"])
+    assert promoted_at - datetime.fromisoformat(log[1]["at"]) > PROMOTION_CLOCK - timedelta(
+        minutes=10
+    )
+
+
+def test_markdown_and_openmetrics_of_the_walk(walked: Walked) -> None:
+    project = walked.project
+    markdown = project.involution("report", "--stack", "dev", "--markdown")
+    assert markdown.returncode == 0, markdown.stderr
+    assert "| Deployment success rate | 90.0% | > 98% | missed | 9 of 10 updates succeeded |" in (
+        markdown.stdout
+    )
+    metrics = project.involution("report", "--stack", "dev", "--stack", "staging", "--openmetrics")
+    assert metrics.returncode == 0, metrics.stderr
+    samples = {
+        (s.name, s.labels.get("stack")): s.value
+        for family in text_string_to_metric_families(metrics.stdout)  # type: ignore[no-untyped-call]
+        for s in family.samples
+        if set(s.labels) == {"stack"}
+    }
+    assert samples["involution_release_releases", "all"] == 5
+    assert samples["involution_release_failed_updates", "dev"] == 1
+    assert samples["involution_release_deployment_success_ratio", "staging"] == 1.0
+
+
+def test_bad_arguments_and_unknown_stacks_are_one_clear_error(walked: Walked) -> None:
+    project = walked.project
+    unknown = project.involution("report", "--stack", "dev", "--stack", "nowhere")
+    assert unknown.returncode == 3
+    assert "no stack named 'nowhere'" in unknown.stderr
+    bad = project.involution("report", "--stack", "dev", "--since", "a month")
+    assert bad.returncode == 2
+    assert "--since 'a month': a duration longer than 0s, such as 30d" in bad.stderr
+    assert "Traceback" not in unknown.stderr + bad.stderr
+    window = walked.report("--stack", "dev", "--since", "1h")
+    assert window["releases"] == 3  # the whole walk took minutes
