@@ -15,6 +15,8 @@ from involution.alert_rules import (
     WEIGHT_METRIC,
 )
 from involution.config_monitoring import MonitoringSettings
+from involution.health_metrics import KPI_METRICS, kpi_metric
+from involution.release_health import FIGURE_LABELS, TARGETS
 
 DASHBOARD_UID_PREFIX = "involution-canary"
 # involution_canary_phase's values (involution/nginx_conf.py PHASE_CODES) as the phase names.
@@ -56,6 +58,56 @@ def _stat(panel_id: int, title: str, expr: str, x: int, legend: str = "") -> dic
         "gridPos": {"h": 4, "w": 6, "x": x, "y": 0},
         "options": {"reduceOptions": {"calcs": ["lastNotNull"]}, "textMode": "value_and_name"},
         "targets": [{"refId": "A", "expr": expr, "legendFormat": legend}],
+    }
+
+
+HEALTH_ROW_TITLE = "Release health (involution report --openmetrics)"
+
+
+def release_health_row(stack: str, *, first_id: int, y: int) -> list[dict[str, Any]]:
+    """The release process's figures beside their targets, green when met: from the series
+    `involution report --openmetrics` writes for a textfile collector or a Pushgateway."""
+    panels: list[dict[str, Any]] = [
+        {
+            "id": first_id,
+            "type": "row",
+            "title": HEALTH_ROW_TITLE,
+            "collapsed": False,
+            "gridPos": {"h": 1, "w": 24, "x": 0, "y": y},
+            "panels": [],
+        }
+    ]
+    width = 24 // 4
+    for index, key in enumerate(KPI_METRICS):
+        _, unit = KPI_METRICS[key]
+        panel = _stat(first_id + 1 + index, FIGURE_LABELS[key], "", 0)
+        panel["targets"] = [{"refId": "A", "expr": f'max({kpi_metric(key)}{{stack="{stack}"}})'}]
+        panel["gridPos"] = {
+            "h": 4,
+            "w": width,
+            "x": (index % 4) * width,
+            "y": y + 1 + 4 * (index // 4),
+        }
+        panel["fieldConfig"] = {
+            "defaults": {
+                "unit": "percentunit" if unit == "ratio" else "s",
+                "thresholds": _target_thresholds(key),
+            },
+            "overrides": [],
+        }
+        panels.append(panel)
+    return panels
+
+
+def _target_thresholds(key: str) -> dict[str, Any]:
+    """Green on the side of the target that meets it; blue where there is no target."""
+    target = TARGETS.get(key)
+    if target is None:
+        return {"mode": "absolute", "steps": [{"color": "blue", "value": None}]}
+    low, high = ("red", "green") if target.comparison == ">" else ("green", "red")
+    return {
+        "mode": "absolute",
+        "steps": [{"color": low, "value": None}, {"color": high, "value": target.value}],
     }
 
 
@@ -122,6 +174,7 @@ def dashboard(m: MonitoringSettings, namespace: str, stack: str) -> dict[str, An
                 y=20,
                 legend="mirrored requests/s",
             ),
+            *release_health_row(stack, first_id=10, y=28),
         ],
         # Marks every phase change (shadow included) on the time series.
         "annotations": {

@@ -11,10 +11,10 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.openmetrics.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from involution.health_metrics import KPI_METRICS, METRIC_PREFIX
 from involution.release_health import TARGETS, TOO_FEW, HealthReport, format_seconds
 from involution.release_state import rfc3339
 
-METRIC_PREFIX = "involution_release"
 ALL_STACKS = "all"  # the `stack` label of the figures over every stack reported together
 
 
@@ -237,17 +237,6 @@ def _count_metrics(reports: Mapping[str, HealthReport]) -> Iterator[Metric]:
         for stack, report in reports.items():
             family.add_metric([stack], float(measure(report)))
         yield family
-
-
-KPI_METRICS = {
-    "deploymentSuccessRate": ("deployment_success", "ratio"),
-    "rollbackFrequency": ("rollback_frequency", "ratio"),
-    "gatePassRate": ("gate_pass", "ratio"),
-    "timeToProductionPatch": ("time_to_production_patch_median", "seconds"),
-    "timeToProductionMinorMajor": ("time_to_production_minor_major_median", "seconds"),
-    "meanTimeToRecovery": ("mttr", "seconds"),
-    "meanTimeBetweenFailures": ("mtbf", "seconds"),
-}
 
 
 def _kpi_metrics(reports: Mapping[str, HealthReport]) -> Iterator[Metric]:

@@ -50,15 +50,38 @@ class Target:
         return {"comparison": self.comparison, "value": self.value, "unit": self.unit}
 
 
+FIGURE_LABELS: Mapping[str, str] = {
+    "deploymentSuccessRate": "Deployment success rate",
+    "rollbackFrequency": "Rollback frequency",
+    "gatePassRate": "Quality gate pass rate",
+    "timeToProductionPatch": "Time to production (patch)",
+    "timeToProductionMinorMajor": "Time to production (minor/major)",
+    "meanTimeToRecovery": "MTTR",
+    "meanTimeBetweenFailures": "MTBF",
+}
 TARGETS: Mapping[str, Target] = {
     t.key: t
     for t in (
-        Target("deploymentSuccessRate", "Deployment success rate", ">", 0.98, "ratio"),
-        Target("rollbackFrequency", "Rollback frequency", "<", 0.02, "ratio"),
-        Target("gatePassRate", "Quality gate pass rate", ">", 0.95, "ratio"),
-        Target("timeToProductionPatch", "Time to production (patch)", "<", 2 * 3600.0, "seconds"),
-        Target("meanTimeToRecovery", "MTTR", "<", 30 * 60.0, "seconds"),
-        Target("meanTimeBetweenFailures", "MTBF", ">", 30 * DAY, "seconds"),
+        Target("deploymentSuccessRate", FIGURE_LABELS["deploymentSuccessRate"], ">", 0.98, "ratio"),
+        Target("rollbackFrequency", FIGURE_LABELS["rollbackFrequency"], "<", 0.02, "ratio"),
+        Target("gatePassRate", FIGURE_LABELS["gatePassRate"], ">", 0.95, "ratio"),
+        Target(
+            "timeToProductionPatch",
+            FIGURE_LABELS["timeToProductionPatch"],
+            "<",
+            2 * 3600.0,
+            "seconds",
+        ),
+        Target(
+            "meanTimeToRecovery", FIGURE_LABELS["meanTimeToRecovery"], "<", 30 * 60.0, "seconds"
+        ),
+        Target(
+            "meanTimeBetweenFailures",
+            FIGURE_LABELS["meanTimeBetweenFailures"],
+            ">",
+            30 * DAY,
+            "seconds",
+        ),
     )
 }
 MET, MISSED, TOO_FEW, NO_TARGET = "met", "missed", "too few data", "no target"
@@ -259,7 +282,7 @@ def _renamed(figure: Figure, verb: str) -> Figure:
 
 def _time_to_production(times: Sequence[ProductionTime], *, patch: bool) -> Figure:
     key = "timeToProductionPatch" if patch else "timeToProductionMinorMajor"
-    label = "Time to production (patch)" if patch else "Time to production (minor/major)"
+    label = FIGURE_LABELS[key]
     target = TARGETS["timeToProductionPatch"] if patch else None
     measured = [t.seconds for t in times if t.patch == patch and t.seconds is not None]
     kind = "patch" if patch else "minor or major"

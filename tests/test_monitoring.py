@@ -150,7 +150,7 @@ def test_dashboard_shows_tracks_phase_and_weights(mocked: Runner, stack: str) ->
     board = json.loads(dashboard_map.inputs["data"]["involution-canary.json"])
     titles = {p["title"] for p in board["panels"]}
     assert {"Phase", "Stable weight", "Canary weight", "Requests per second by track"} <= titles
-    exprs = " ".join(t["expr"] for p in board["panels"] for t in p["targets"])
+    exprs = " ".join(t["expr"] for p in board["panels"] for t in p.get("targets", []))
     assert "involution_canary_weight" in exprs and "involution_canary_phase" in exprs
 
 

@@ -3,6 +3,7 @@ Prometheus's own promtool and the client library's parser accept, with the same 
 
 from __future__ import annotations
 
+import re
 import subprocess
 from datetime import timedelta
 from typing import Any
@@ -10,8 +11,10 @@ from typing import Any
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
+from involution.config_monitoring import MonitoringSettings
+from involution.dashboard import HEALTH_ROW_TITLE, dashboard
 from involution.health_formats import as_json, as_markdown, as_openmetrics, as_table
-from involution.release_health import HealthReport, build_report
+from involution.release_health import TARGETS, HealthReport, build_report
 from tests.release_walks import Walk, promoted_pair
 from tests.tooling import require_tool
 
@@ -115,3 +118,30 @@ def test_openmetrics_parses_and_promtool_accepts_it(
         [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_dashboard_row_reads_the_series_the_report_writes(
+    pair: tuple[HealthReport, dict[str, HealthReport]],
+) -> None:
+    board = dashboard(MonitoringSettings(), "involution", "production")
+    row = [p for p in board["panels"] if p["id"] >= 10]
+    assert row[0]["type"] == "row" and row[0]["title"] == HEALTH_ROW_TITLE
+    written = {
+        (s.name, s.labels.get("stack"))
+        for family in text_string_to_metric_families(as_openmetrics(*pair))  # type: ignore[no-untyped-call]
+        for s in family.samples
+    }
+    for panel in row[1:]:
+        (query,) = panel["targets"]
+        match = re.fullmatch(r'max\((\w+)\{stack="production"\}\)', query["expr"])
+        assert match is not None, query["expr"]
+        steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        target = next((t for t in TARGETS.values() if t.label == panel["title"]), None)
+        if target is None:
+            assert [s["color"] for s in steps] == ["blue"]
+            continue
+        met_color = steps[1]["color"] if target.comparison == ">" else steps[0]["color"]
+        assert (met_color, steps[1]["value"]) == ("green", target.value)
+        if target.key not in ("meanTimeToRecovery", "meanTimeBetweenFailures"):  # no incident
+            assert (match.group(1), "production") in written
+    assert len(row) == 1 + 7
