@@ -111,6 +111,14 @@ class EngineProject:
     def rm(self, stack: str, key: str) -> None:
         self.pulumi("config", "rm", "--stack", stack, f"involution:{key}")
 
+    def configure(self, stack: str, changes: Mapping[str, str | None]) -> None:
+        """Set each key (a dotted one by path), or remove it where the value is None."""
+        for key, value in changes.items():
+            if value is None:
+                self.rm(stack, key)
+            else:
+                self.set(stack, key, value, path="." in key)
+
     def up(self, stack: str, *extra: str) -> subprocess.CompletedProcess[str]:
         return self.pulumi("up", "--yes", "--skip-preview", "--stack", stack, *extra)
 

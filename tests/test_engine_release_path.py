@@ -21,16 +21,8 @@ SHORT_SOAK = "25s"
 REFUSED = "the release path refuses this step"
 
 
-def configure(project: EngineProject, stack: str, changes: dict[str, str | None]) -> None:
-    for key, value in changes.items():
-        if value is None:
-            project.rm(stack, key)
-        else:
-            project.set(stack, key, value, path="." in key)
-
-
 def up(project: EngineProject, stack: str, **changes: str | None) -> dict[str, Any]:
-    configure(project, stack, {k.replace("__", "."): v for k, v in changes.items()})
+    project.configure(stack, {k.replace("__", "."): v for k, v in changes.items()})
     project.up(stack)
     return project.outputs(stack)
 
@@ -38,7 +30,7 @@ def up(project: EngineProject, stack: str, **changes: str | None) -> dict[str, A
 def refused(project: EngineProject, stack: str, **changes: str | None) -> str:
     """`pulumi up` fails with the program's message and changes nothing."""
     before = project.outputs(stack)
-    configure(project, stack, {k.replace("__", "."): v for k, v in changes.items()})
+    project.configure(stack, {k.replace("__", "."): v for k, v in changes.items()})
     result = project.pulumi("up", "--yes", "--skip-preview", "--stack", stack, check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
@@ -79,7 +71,7 @@ def test_walk_with_soaks_refusals_and_an_override(engine_project: EngineProject)
     changed = refused(project, "dev", canaryPhase="10", canaryVersion="v1.4.0")
     assert "involution:canaryVersion = 'v1.4.0': v1.3.0, the canary live at phase 10" in changed
 
-    configure(project, "dev", {"canaryVersion": "v1.3.0"})
+    project.configure("dev", {"canaryVersion": "v1.3.0"})
     wait_for_soak(at10)
     at50 = up(project, "dev", canaryPhase="50")
     assert at50["phase"] == "50"
@@ -110,7 +102,7 @@ def test_walk_with_soaks_refusals_and_an_override(engine_project: EngineProject)
     assert "involution:releaseOverride = " in again and "one override skips one soak" in again
 
     # Steps back are never blocked by the soak.
-    configure(project, "dev", {"stableVersion": "v1.2.2", "canaryVersion": "v1.3.0"})
+    project.configure("dev", {"stableVersion": "v1.2.2", "canaryVersion": "v1.3.0"})
     assert up(project, "dev", canaryPhase="50", releaseOverride=None)["phase"] == "50"
     assert up(project, "dev", canaryPhase="10")["phase"] == "10"
     assert up(project, "dev", canaryPhase="rollback")["canaryWeight"] == 0

@@ -53,18 +53,10 @@ def at(update: dict[str, Any], key: str = "endTime") -> datetime:
     return datetime.fromisoformat(update[key])
 
 
-def configure(project: EngineProject, stack: str, changes: dict[str, str | None]) -> None:
-    for key, value in changes.items():
-        if value is None:
-            project.rm(stack, key)
-        else:
-            project.set(stack, key, value, path="." in key)
-
-
 def up(
     project: EngineProject, stack: str, clock: timedelta | None = None, **changes: str | None
 ) -> None:
-    configure(project, stack, {k.replace("__", "."): v for k, v in changes.items()})
+    project.configure(stack, {k.replace("__", "."): v for k, v in changes.items()})
     env = shifted_clock(clock) if clock else None
     project.pulumi("up", "--yes", "--skip-preview", "--stack", stack, env_extra=env)
 
