@@ -26,6 +26,7 @@ STICKY_VARIABLE = "$involution_sticky"
 STICKY_SPLIT_VARIABLE = "$involution_sticky_split"
 ROUTE_VARIABLE = "$involution_upstream"
 MIRROR_SKIP_VARIABLE = "$involution_mirror_skip"
+MIRROR_SAMPLE_VARIABLE = "$involution_mirror_sample"  # the percent split, before the header
 
 
 def directive(name: str, *args: object, block: list[Directive] | None = None) -> Directive:
@@ -126,13 +127,41 @@ def routing_directives(routes: TrafficRoutes) -> list[Directive]:
         found.append(
             _map(OVERRIDE_VARIABLE, ROUTE_VARIABLE, [("", split), ("default", OVERRIDE_VARIABLE)])
         )
-    if routes.mirror_percent is not None and routes.mirror_percent < 100:
+    found.extend(_mirror_skip(routes))
+    return found
+
+
+def _pins_canary(routes: TrafficRoutes) -> bool:
+    return routes.override_header is not None and "canary" in routes.override_tracks
+
+
+def _mirror_skip(routes: TrafficRoutes) -> list[Directive]:
+    """`$involution_mirror_skip` is 1 for a request nginx copies nowhere: outside the sampled
+    percent, or pinned to the canary by the header (the canary answers it already; a copy would
+    make it see the request twice)."""
+    if routes.mirror_percent is None:
+        return []
+    sampled = routes.mirror_percent < 100
+    pinned = _pins_canary(routes)
+    found: list[Directive] = []
+    if sampled:
         found.append(
             directive(
                 "split_clients",
                 "$request_id",
-                MIRROR_SKIP_VARIABLE,
+                MIRROR_SAMPLE_VARIABLE if pinned else MIRROR_SKIP_VARIABLE,
                 block=[directive(f"{routes.mirror_percent}%", 0), directive("*", 1)],
+            )
+        )
+    if pinned:
+        found.append(
+            _map(
+                OVERRIDE_VARIABLE,
+                MIRROR_SKIP_VARIABLE,
+                [
+                    ("default", MIRROR_SAMPLE_VARIABLE if sampled else "0"),
+                    (TRACK_UPSTREAMS["canary"], "1"),
+                ],
             )
         )
     return found
@@ -153,7 +182,7 @@ def mirror_location(routes: TrafficRoutes, proxy_settings: list[Directive]) -> l
         return []
     skip = (
         [directive("if", MIRROR_SKIP_VARIABLE, block=[directive("return", 204)])]
-        if routes.mirror_percent < 100
+        if routes.mirror_percent < 100 or _pins_canary(routes)
         else []
     )
     return [

@@ -8,6 +8,7 @@ tests/test_nginx_live.py.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -164,3 +165,33 @@ def test_a_dead_canary_at_shadow_costs_no_answer(
     finally:
         canary.start()
     assert tally.ok == 1_000 and tally.share("stable") == 100.0, tally.describe()
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("mirror_percent", [100, 25])
+def test_at_shadow_a_request_pinned_to_the_canary_is_not_copied_to_it_as_well(
+    mocked: Runner, nginx: Nginx, backends: tuple[Backend, Backend], mirror_percent: int
+) -> None:
+    """The canary answers a pinned request itself: it sees it once, never a mirrored twin.
+    Requests pinned to stable are still copied (all of them at 100%)."""
+    _, canary = backends
+    nginx.start(conf(mocked, "staging", "shadow", {"mirrorPercent": mirror_percent}))
+    before = canary.counts()
+    tally = pinned(nginx.ports.listen, DEFAULT_OVERRIDE_HEADER, "canary", 400)
+    assert tally.ok == 400 and tally.share("canary") == 100.0, tally.describe()
+    to_stable = pinned(nginx.ports.listen, DEFAULT_OVERRIDE_HEADER, "stable", 400)
+    assert to_stable.share("stable") == 100.0, to_stable.describe()
+    wanted = 400 * mirror_percent // 100
+    deadline = time.monotonic() + 10
+    while canary.counts()["mirrored"] - before["mirrored"] < wanted * 0.8:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    time.sleep(0.5)  # copies still in flight would land now
+    after = canary.counts()
+    assert after["served"] - before["served"] == 400
+    mirrored = after["mirrored"] - before["mirrored"]
+    if mirror_percent == 100:
+        assert mirrored == 400  # one copy of each stable-pinned request, none of the others
+    else:
+        assert abs(mirrored - wanted) <= 4 * (400 * 0.25 * 0.75) ** 0.5, mirrored
