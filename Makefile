@@ -64,6 +64,7 @@ bench: venv engine tools
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.policy_check
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.engine
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.watch_rollback
+	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.report
 
 # pulumi up per phase change on the local cluster beside render mode (needs `make cluster`).
 bench-cluster: venv engine

@@ -16,14 +16,13 @@ from involution.config_path import format_duration
 from involution.release_history import (
     Incident,
     Release,
-    Transition,
     UpdateRecord,
     first_seen,
     incidents,
     releases,
     transitions,
 )
-from involution.versions import ReleaseType
+from involution.versions import EngineVersion, ReleaseType
 
 DAY = 86400.0
 
@@ -191,6 +190,7 @@ def build_report(
     start = now - since
     known = {h.name: h for h in (*upstreams.values(), *histories)}
     steps_of = {name: transitions(h.updates) for name, h in known.items()}
+    seen_on = {name: first_seen(steps) for name, steps in steps_of.items()}
     found: list[Release] = []
     updates: list[UpdateRecord] = []
     trouble: list[Incident] = []
@@ -207,7 +207,7 @@ def build_report(
         if history.name in feeding:
             continue  # its versions' way to production is counted on the stack it feeds
         upstream = history.promote_from
-        source = steps_of.get(upstream) if upstream else steps_of[history.name]
+        source = seen_on.get(upstream) if upstream else seen_on[history.name]
         times.extend(
             production_time(r, upstream or history.name, source, upstream is not None)
             for r in stack_releases
@@ -226,19 +226,19 @@ def build_report(
 
 
 def production_time(
-    release: Release, source: str, steps: Sequence[Transition] | None, upstream: bool
+    release: Release, source: str, seen: Mapping[EngineVersion, datetime] | None, upstream: bool
 ) -> ProductionTime:
     if release.stable_at is None:
         why = "rolled back, never stable" if release.outcome == "rolled-back" else "still running"
         return ProductionTime(release, source, None, f"too few data: {why}")
-    if steps is None:
+    if seen is None:
         return ProductionTime(release, source, None, f"too few data: no history of {source}")
-    seen = first_seen(steps, release.version)
-    if seen is None or seen > release.stable_at:
+    first = seen.get(release.version)
+    if first is None or first > release.stable_at:
         return ProductionTime(
             release, source, None, f"too few data: {release.version} not in {source}'s history"
         )
-    seconds = (release.stable_at - seen).total_seconds()
+    seconds = (release.stable_at - first).total_seconds()
     where = f"first on {source}" if upstream else "its start"
     return ProductionTime(release, source, seconds, f"{where} -> stable on {release.stack}")
 

@@ -281,9 +281,13 @@ def incidents(stack: str, updates: Iterable[UpdateRecord]) -> list[Incident]:
     return found
 
 
-def first_seen(steps: Sequence[Transition], version: EngineVersion) -> datetime | None:
-    """When a succeeded update first deployed `version` (as canary or stable) on the stack."""
+def first_seen(steps: Sequence[Transition]) -> dict[EngineVersion, datetime]:
+    """When a succeeded update first deployed each version (as canary or stable) on the stack."""
+    seen: dict[EngineVersion, datetime] = {}
     for t in steps:
-        if t.state.runs(version):
-            return t.update.finished
-    return None
+        running = [t.state.stable]
+        if t.state.canary is not None and t.state.runs(t.state.canary):
+            running.append(t.state.canary)
+        for version in running:
+            seen.setdefault(version, t.update.finished)
+    return seen

@@ -20,7 +20,7 @@ from harness.engine import EngineProject, history, make_project
 from harness.prometheus import healthy_scenario, live_prometheus
 from harness.scenarios import TEST_ALERTING, TEST_REDIS_PASSWORD, approval_expiring
 from involution.config_monitoring import MonitoringSettings
-from tests.release_walks import PASSED
+from harness.release_walks import PASSED
 from tests.tooling import or_missing, require_tool
 
 pytestmark = [pytest.mark.engine, pytest.mark.tools]

@@ -1,4 +1,5 @@
-"""Stack histories written by hand, update by update, for the release report's unit tests."""
+"""Stack histories written by hand, update by update, for the release report (its unit tests
+and its benchmark): a clock moved by hand, never the real one."""
 
 from __future__ import annotations
 
