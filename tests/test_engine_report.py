@@ -18,9 +18,9 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from harness.clock import shifted_clock
 from harness.engine import EngineProject, history, make_project
 from harness.prometheus import healthy_scenario, live_prometheus
+from harness.release_walks import PASSED
 from harness.scenarios import TEST_ALERTING, TEST_REDIS_PASSWORD, approval_expiring
 from involution.config_monitoring import MonitoringSettings
-from harness.release_walks import PASSED
 from tests.tooling import or_missing, require_tool
 
 pytestmark = [pytest.mark.engine, pytest.mark.tools]

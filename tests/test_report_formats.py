@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
+from harness.release_walks import Walk, promoted_pair
 from involution.config_monitoring import MonitoringSettings
 from involution.dashboard import HEALTH_ROW_TITLE, dashboard
 from involution.health_formats import as_json, as_markdown, as_openmetrics, as_table
 from involution.release_health import TARGETS, HealthReport, build_report
-from harness.release_walks import Walk, promoted_pair
 from tests.tooling import require_tool
 
 REQUIRED_KEYS = {
