@@ -10,7 +10,7 @@ import json
 import math
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from math import comb
 
@@ -314,3 +314,25 @@ def test_client_connection_failure_is_a_prometheus_error() -> None:
 
     with pytest.raises(PrometheusError, match="unreachable"):
         mock_client(httpx.MockTransport(refuse)).query("up")
+
+
+class ServerClock(FakePrometheus):
+    """Answers `vector(time())` with the server's own clock, as Prometheus does."""
+
+    def __init__(self, server_now: datetime) -> None:
+        super().__init__(HEALTHY_CANARY)
+        self.server_now = server_now
+
+    def query(self, promql: str, at: datetime | None = None) -> list[Sample]:
+        if promql == "vector(time())":
+            self.times.append(at)
+            return [Sample({}, self.server_now.timestamp())]
+        return super().query(promql, at)
+
+
+def test_without_a_time_every_query_asks_at_prometheus_own_now() -> None:
+    server_now = AT + timedelta(hours=25)  # the caller's clock is a day off Prometheus's
+    fake = ServerClock(server_now)
+    analysis = analyse(fake, M, NS)
+    assert fake.times == [None] + [server_now] * 6
+    assert analysis.decision == "advance"
