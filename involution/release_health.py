@@ -246,7 +246,8 @@ def production_time(
 def _ratio(key: str, part: int, whole: int, what: str) -> Figure:
     target = TARGETS[key]
     if whole == 0:
-        return Figure(key, target.label, None, "ratio", f"too few data: no {what}", target)
+        noun = what.split(maxsplit=1)[0]  # `updates succeeded` -> no updates
+        return Figure(key, target.label, None, "ratio", f"too few data: no {noun}", target)
     return Figure(key, target.label, part / whole, "ratio", f"{part} of {whole} {what}", target)
 
 
@@ -318,7 +319,7 @@ def _mtbf(updates: Sequence[UpdateRecord], trouble: Sequence[Incident]) -> Figur
     """Observed time (first to last update in the window) over the incidents in it."""
     target = TARGETS["meanTimeBetweenFailures"]
     if not updates:
-        return Figure(target.key, target.label, None, "seconds", "too few data: no update", target)
+        return Figure(target.key, target.label, None, "seconds", "too few data: no updates", target)
     span = (max(u.finished for u in updates) - min(u.start for u in updates)).total_seconds()
     if not trouble:
         if span > target.value:
