@@ -36,7 +36,7 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     form.add_argument("--openmetrics", action="store_true", help="OpenMetrics text exposition")
 
 
-def run(args: argparse.Namespace, window: timedelta, now: datetime | None = None) -> int:
+def run(args: argparse.Namespace, window: timedelta) -> int:
     names = list(dict.fromkeys(args.stack))
     histories: dict[str, StackHistory] = {}
     try:
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace, window: timedelta, now: datetime | None = None
         )
         return exit_codes.UNKNOWN_STACK
     upstreams = _upstreams(histories)
-    moment = now or datetime.now(UTC)
+    moment = datetime.now(UTC)
     chosen = [histories[n] for n in names]
     report = build_report(chosen, upstreams=upstreams, since=window, now=moment)
     per_stack = {

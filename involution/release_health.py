@@ -203,7 +203,11 @@ def build_report(
         ]
         found.extend(stack_releases)
         updates.extend(u for u in history.updates if u.is_update and start <= u.start <= now)
-        trouble.extend(i for i in incidents(history.name, history.updates) if start <= i.started)
+        trouble.extend(
+            i
+            for i in incidents(history.name, history.updates, steps_of[history.name])
+            if start <= i.started <= now
+        )
         if history.name in feeding:
             continue  # its versions' way to production is counted on the stack it feeds
         upstream = history.promote_from
@@ -243,12 +247,12 @@ def production_time(
     return ProductionTime(release, source, seconds, f"{where} -> stable on {release.stack}")
 
 
-def _ratio(key: str, part: int, whole: int, what: str) -> Figure:
+def _ratio(key: str, part: int, whole: int, noun: str, verb: str) -> Figure:
     target = TARGETS[key]
     if whole == 0:
-        noun = what.split(maxsplit=1)[0]  # `updates succeeded` -> no updates
         return Figure(key, target.label, None, "ratio", f"too few data: no {noun}", target)
-    return Figure(key, target.label, part / whole, "ratio", f"{part} of {whole} {what}", target)
+    note = f"{part} of {whole} {noun} {verb}"
+    return Figure(key, target.label, part / whole, "ratio", note, target)
 
 
 def _figures(
@@ -258,26 +262,16 @@ def _figures(
     times: Sequence[ProductionTime],
 ) -> tuple[Figure, ...]:
     succeeded = sum(1 for u in updates if u.succeeded)
-    figures = [
-        _ratio("deploymentSuccessRate", succeeded, len(updates), "updates succeeded"),
-        _ratio("rollbackFrequency", sum(r.rolled_back for r in found), len(found), "releases"),
-        _ratio("gatePassRate", sum(r.gates_passed for r in found), len(found), "releases"),
-    ]
-    figures[1] = _renamed(figures[1], "rolled back")
-    figures[2] = _renamed(figures[2], "passed all six gates")
-    figures.append(_time_to_production(times, patch=True))
-    figures.append(_time_to_production(times, patch=False))
-    figures.append(_mttr(trouble))
-    figures.append(_mtbf(updates, trouble))
-    return tuple(figures)
-
-
-def _renamed(figure: Figure, verb: str) -> Figure:
-    """`2 of 5 releases` -> `2 of 5 releases rolled back`."""
-    if figure.value is None:
-        return figure
-    return Figure(
-        figure.key, figure.label, figure.value, figure.unit, f"{figure.note} {verb}", figure.target
+    rolled_back = sum(r.rolled_back for r in found)
+    passed = sum(r.gates_passed for r in found)
+    return (
+        _ratio("deploymentSuccessRate", succeeded, len(updates), "updates", "succeeded"),
+        _ratio("rollbackFrequency", rolled_back, len(found), "releases", "rolled back"),
+        _ratio("gatePassRate", passed, len(found), "releases", "passed all six gates"),
+        _time_to_production(times, patch=True),
+        _time_to_production(times, patch=False),
+        _mttr(trouble),
+        _mtbf(updates, trouble),
     )
 
 

@@ -97,12 +97,6 @@ class DeployedConfig:
     def as_desired(self) -> DesiredRelease:
         return DesiredRelease(phase=self.phase, stable=self.stable, canary=self.canary)
 
-    def runs(self, version: EngineVersion) -> bool:
-        """The version serves (or shadows) requests in this state."""
-        return self.stable == version or (
-            self.canary == version and self.phase in CANARY_POD_PHASES
-        )
-
 
 def gates_all_passed(text: str | None) -> bool:
     if not text:
@@ -256,12 +250,15 @@ class Incident:
         return max(0.0, (self.recovered - self.started).total_seconds())
 
 
-def incidents(stack: str, updates: Iterable[UpdateRecord]) -> list[Incident]:
+def incidents(
+    stack: str, updates: Iterable[UpdateRecord], replayed: Sequence[Transition]
+) -> list[Incident]:
     """Failed updates (consecutive ones are one incident) recover at the next succeeded update's
     end; a rollback or downgrade starts at its trigger (the `observed at` of its message, else
-    the update's start) and recovers when it is deployed: all traffic on a known-good stable."""
+    the update's start) and recovers when it is deployed: all traffic on a known-good stable.
+    `replayed` is `transitions(updates)`, which the caller has already."""
     ordered = sorted((u for u in updates if u.is_update), key=lambda u: (u.start, u.version))
-    steps = {t.update.version: t.step for t in transitions(ordered)}
+    steps = {t.update.version: t.step for t in replayed}
     found: list[Incident] = []
     failing: datetime | None = None
     for update in ordered:
@@ -286,7 +283,7 @@ def first_seen(steps: Sequence[Transition]) -> dict[EngineVersion, datetime]:
     seen: dict[EngineVersion, datetime] = {}
     for t in steps:
         running = [t.state.stable]
-        if t.state.canary is not None and t.state.runs(t.state.canary):
+        if t.state.canary is not None and t.state.phase in CANARY_POD_PHASES:
             running.append(t.state.canary)
         for version in running:
             seen.setdefault(version, t.update.finished)
