@@ -40,6 +40,6 @@ if [[ -z "${PULUMI_CONFIG_PASSPHRASE+set}" && -z "${PULUMI_CONFIG_PASSPHRASE_FIL
 fi
 "$_involution_root/scripts/venv.sh" "$_involution_root/requirements.txt" || return 1 2>/dev/null || exit 1
 # Plain `pulumi` in a shell that sourced this file is scripts/pulumi.sh (which calls the
-# binary as `command pulumi`).
+# engine by its absolute path).
 eval "pulumi() { $(printf '%q' "$_involution_root/scripts/pulumi.sh") \"\$@\"; }"
 unset _involution_root _involution_bin _involution_pass _involution_local

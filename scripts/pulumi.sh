@@ -13,10 +13,22 @@
 # state, outside the repository): the tracked file plus the salt. Afterwards the salt stays
 # there and any config change (`pulumi config set/rm`) is written back to the tracked file.
 set -euo pipefail
+# The engine is run by its absolute path, never looked up on PATH: a PATH lookup can find a
+# wrapper (scripts/automation/bin/pulumi execs this script) and recurse forever. A call of this
+# script from inside itself is refused at once for the same reason.
+if [[ -n ${INVOLUTION_PULUMI_WRAPPER:-} ]]; then
+  echo "pulumi.sh: refused: called from inside scripts/pulumi.sh (pid $INVOLUTION_PULUMI_WRAPPER);" \
+    "the engine is run by its absolute path, so a nested call means a wrapper is on PATH as" \
+    "the engine's pulumi: unset INVOLUTION_PULUMI_WRAPPER only if no pulumi.sh is running" >&2
+  exit 2
+fi
+export INVOLUTION_PULUMI_WRAPPER=$$
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 # shellcheck source=scripts/env.sh
 . scripts/env.sh
+ENGINE="$(scripts/bootstrap_engine.sh --print-bin)/pulumi"
+[[ -x $ENGINE ]] || { echo "pulumi.sh: no engine at $ENGINE: run scripts/bootstrap_engine.sh" >&2; exit 1; }
 
 PROVIDER_LINE='^(encryptionsalt|secretsprovider|encryptedkey):'
 
@@ -43,7 +55,7 @@ fi
 stack_given=true
 if [[ -z $stack ]]; then
   stack_given=false
-  stack=${STACK:-$(command pulumi stack --show-name 2>/dev/null || true)}
+  stack=${STACK:-$("$ENGINE" stack --show-name 2>/dev/null || true)}
   stack=${stack:-dev}
 fi
 
@@ -110,17 +122,17 @@ status=0
 case "$subcommand" in
   up|preview|destroy|refresh|import|watch|config)
     if $own_config_file; then
-      command pulumi "$@" || status=$?
+      "$ENGINE" "$@" || status=$?
       exit "$status"
     fi
-    if ! command pulumi stack select "$stack" >/dev/null 2>&1; then
+    if ! "$ENGINE" stack select "$stack" >/dev/null 2>&1; then
       echo "pulumi.sh: creating stack $stack (state in $PULUMI_BACKEND_URL)" >&2
-      command pulumi stack init "$stack" --secrets-provider passphrase >/dev/null
+      "$ENGINE" stack init "$stack" --secrets-provider passphrase >/dev/null
       adopt_provider_lines
     fi
     compose_local_file
     mapfile -d '' wrapped < <(with_config_file "$@")
-    command pulumi "${wrapped[@]}" || status=$?
+    "$ENGINE" "${wrapped[@]}" || status=$?
     split_local_file
     ;;
   *)
@@ -128,7 +140,7 @@ case "$subcommand" in
     # at all: keep whatever secrets-provider lines they write out of it.
     before=""
     if [[ -f $tracked ]]; then before=$(cat "$tracked"); fi
-    command pulumi "$@" || status=$?
+    "$ENGINE" "$@" || status=$?
     adopt_provider_lines
     if [[ $subcommand == stack && ! -f $tracked && -n $before ]]; then
       printf '%s\n' "$before" > "$tracked"  # `stack rm` deletes it: the release stays tracked
