@@ -264,7 +264,7 @@ def _read_workloads(reader: ConfigReader, environment: Environment) -> _Workload
             if minimum_routers > 1
             else "",
         ),
-        nginx_image=reader.image("nginxImage", DEFAULT_NGINX_IMAGE, "a version tag or a digest"),
+        nginx_image=reader.image("nginxImage", DEFAULT_NGINX_IMAGE, "an unprivileged nginx image"),
         resolver_version=resolver_version,
         resolver_repository=_read_repository(
             reader, "timeResolverRepository", DEFAULT_TIME_RESOLVER_REPOSITORY
