@@ -24,6 +24,8 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 # A folder with bin/pulumi; INVOLUTION_PULUMI_ROOT points elsewhere (e.g. the engine's own
 # folder, with PULUMI_BACKEND_URL and a passphrase set by the caller).
 DEFAULT_PULUMI_ROOT = PROJECT_DIR / "scripts" / "automation"
+# `pulumi stack history` returns 10 updates unless a page size is given: read it in pages.
+HISTORY_PAGE = 500
 # The engine stamps an update's start with its own clock, to the second.
 CLOCK_SLACK = timedelta(seconds=2)
 
@@ -119,8 +121,14 @@ class ReleaseStack:
 
     def history(self) -> tuple[UpdateRecord, ...]:
         """Every update the backend recorded; secret config values are never decrypted."""
-        summaries = self.stack.history(show_secrets=False)  # newest first
-        return self._records(summaries, total=len(summaries))
+        summaries: list[auto.UpdateSummary] = []
+        page = 1
+        while True:  # newest first; the CLI gives 10 updates unless asked for a page size
+            batch = self.stack.history(page_size=HISTORY_PAGE, page=page, show_secrets=False)
+            summaries += batch
+            if len(batch) < HISTORY_PAGE:
+                return self._records(summaries, total=len(summaries))
+            page += 1
 
     @staticmethod
     def _records(summaries: list[auto.UpdateSummary], *, total: int) -> tuple[UpdateRecord, ...]:
