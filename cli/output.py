@@ -43,15 +43,15 @@ def status_lines(outputs: dict[str, Any], now: datetime, last: dict[str, Any] | 
 
 
 def update_lines(
-    stack: str, last: tuple[UpdateRecord, int] | None, config: dict[str, str]
+    stack: str, last: tuple[UpdateRecord, bool] | None, config: dict[str, str]
 ) -> list[str]:
-    """A stack whose last update failed: what it asked for and the two ways on. A failure
-    that changed no resource is a refusal (the program's, before anything registered)."""
+    """A stack whose last update failed: what it asked for and the two ways on. A refusal
+    (the program's, before anything was registered) changed nothing."""
     if last is None or last[0].result != "failed":
         return []
-    update, operations = last
+    update, refused = last
     when = rfc3339(update.end or update.start)
-    if operations == 0:
+    if refused:
         return [f"last update    refused at {when}, nothing changed: {update.message}"]
     asked = ", ".join(
         f"{key} {config[key]}"
@@ -59,8 +59,7 @@ def update_lines(
         if key in config
     )
     return [
-        f"last update    FAILED at {when} after {operations} resource operation(s): "
-        f"{update.message or '(no message)'}",
+        f"last update    FAILED at {when}: {update.message or '(no message)'}",
         f"               the stack is in a failed update; its config asks for {asked}:",
         f"               retry (`pulumi up --stack {stack}`) or roll back "
         f"(`involution rollback --stack {stack}`)",

@@ -111,13 +111,14 @@ class ReleaseStack:
             return 0  # no update was recorded: the engine stopped before it began
         return _operations(last[0])
 
-    def last_update(self) -> tuple[UpdateRecord, int] | None:
-        """The newest update the backend recorded and its resource operations (creates,
-        updates, deletes, ...); None for a stack never updated."""
+    def last_update(self) -> tuple[UpdateRecord, bool] | None:
+        """The newest update the backend recorded, and whether it was a refusal; None for a
+        stack never updated."""
         summaries = self.stack.history(page_size=1, show_secrets=False)
         if not summaries:
             return None
-        return self._records(summaries, total=1)[0], _operations(summaries[0])
+        record = self._records(summaries, total=1)[0]
+        return record, record.result == "failed" and _refusal(summaries[0])
 
     def history(self) -> tuple[UpdateRecord, ...]:
         """Every update the backend recorded; secret config values are never decrypted."""
@@ -175,8 +176,23 @@ def open_stack(name: str, project_dir: Path | None = None) -> ReleaseStack:
     return ReleaseStack(name=name, stack=stack)
 
 
+# Operations that change nothing: a resource left as it was, a StackReference read.
+UNCHANGING = frozenset({"same", "read"})
+
+
+# A refusal happens before the program registers any resource: the update touched the stack
+# itself and the StackReferences it read (its own and its `promoteFrom` stack's), no more.
+REFUSAL_MAX_OPERATIONS = 3
+
+
+def _refusal(summary: auto.UpdateSummary) -> bool:
+    changes = summary.resource_changes or {}
+    return _operations(summary) == 0 and sum(changes.values()) <= REFUSAL_MAX_OPERATIONS
+
+
 def _operations(summary: auto.UpdateSummary) -> int:
-    return sum(count for op, count in (summary.resource_changes or {}).items() if op != "same")
+    changes = summary.resource_changes or {}
+    return sum(count for op, count in changes.items() if op not in UNCHANGING)
 
 
 def _program_errors(text: str) -> str:

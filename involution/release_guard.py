@@ -18,7 +18,9 @@ from involution.errors import ConfigProblem
 from involution.phases import Phase
 from involution.release_live import LiveRelease, expected_annotations, matches_either
 from involution.release_path import DesiredRelease, classify
+from involution.names import Track
 from involution.release_state import DeployedRelease
+from involution.versions import EngineVersion
 
 ADOPTION_KEY = "releaseAdoption"
 
@@ -85,11 +87,28 @@ def _disagreement(
         return f"{said}, but {live.describe()}"
     if recorded.unreadable:
         return None  # already back-only; the cluster's release is judged below
-    last = expected_annotations(recorded.phase, recorded.stable, recorded.canary)
-    this = expected_annotations(desired.phase, desired.stable, desired.canary)
-    if matches_either(live, (last, this)):
+    last = expected_annotations(recorded.phase, _tag(recorded.stable), _tag(recorded.canary))
+    this = expected_annotations(desired.phase, desired.stable.tag, _tag(desired.canary))
+    if matches_either(live, (last, this, *_before_last_step(recorded))):
         return None
     return f"{said}; {live.describe()}"
+
+
+def _before_last_step(recorded: DeployedRelease) -> tuple[dict[Track, tuple[str, str]], ...]:
+    """What the Deployments carried before the last recorded step: an update that failed
+    halfway may have recorded its outputs while the cluster still runs (part of) that."""
+    log = recorded.log
+    if len(log) < 2 or log[-1].phase != recorded.phase.value:
+        return ()
+    try:
+        phase = Phase(log[-1].from_phase)
+    except ValueError:
+        return ()
+    return (expected_annotations(phase, log[-2].stable_version, log[-2].canary_version),)
+
+
+def _tag(version: EngineVersion | None) -> str | None:
+    return version.tag if version is not None else None
 
 
 def _back_only(

@@ -100,14 +100,14 @@ class LiveRelease:
 
 
 def expected_annotations(
-    phase: Phase, stable: EngineVersion | None, canary: EngineVersion | None
+    phase: Phase, stable: str | None, canary: str | None
 ) -> dict[Track, tuple[str, str]]:
     """(version, phase) each engine Deployment carries when this release is deployed."""
     expected: dict[Track, tuple[str, str]] = {}
-    if stable is not None:
-        expected["stable"] = (stable.tag, phase.value)
-    if canary is not None and phase in CANARY_DEPLOYMENT_PHASES:
-        expected["canary"] = (canary.tag, phase.value)
+    if stable:
+        expected["stable"] = (stable, phase.value)
+    if canary and phase in CANARY_DEPLOYMENT_PHASES:
+        expected["canary"] = (canary, phase.value)
     return expected
 
 

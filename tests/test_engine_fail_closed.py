@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from cli import exit_codes
-from harness.engine import PROJECT_DIR, EngineProject, engine_bin
+from harness.engine import PROJECT_DIR, EngineProject, engine_bin, history
 from harness.prometheus import LivePrometheus, Scenario, TrackLoad, live_prometheus
 from involution.config_monitoring import MonitoringSettings
 from tests.tooling import require_tool
@@ -184,7 +184,9 @@ def test_watch_retries_a_failed_rollback_until_it_is_deployed(
     outputs = project.outputs("dev")
     assert outputs["phase"] == "rollback"
     assert "watch: rollback trigger error-rate" in outputs["releaseLog"][-1]["reason"]
-    assert "(retried)" in outputs["releaseLog"][-1]["reason"]
+    newest, failed = history(project, "dev")[:2]
+    assert (failed["result"], newest["result"]) == ("failed", "succeeded")
+    assert "(retried)" in newest["message"] and "watch: rollback trigger" in newest["message"]
 
 
 @pytest.mark.tools

@@ -178,6 +178,26 @@ def test_a_cluster_halfway_through_this_very_step_lets_it_be_retried() -> None:
     assert not retried.warnings
 
 
+def test_a_failed_update_that_recorded_its_outputs_can_be_retried() -> None:
+    """The advance 10 -> 50 failed before the cluster took it, but the engine recorded the
+    update's outputs: the Deployments still carry what the step before it deployed."""
+    log = [
+        {"at": LONG_AGO, "step": "start", "from": "none", "phase": "10",
+         "stableVersion": "v1.2.2", "canaryVersion": "v1.3.0"},
+        {"at": LONG_AGO, "step": "advance", "from": "10", "phase": "50",
+         "stableVersion": "v1.2.2", "canaryVersion": "v1.3.0"},
+    ]  # fmt: skip
+    last = {**outputs("50", canary="v1.3.0"), "releaseLog": log}
+    cluster = live(("stable", "v1.2.2", "10"), ("canary", "v1.3.0", "10"))
+    retried = check(config(canaryVersion="v1.3.0", canaryPhase="50"), last, cluster)
+    assert retried.verdict.step.value == "stay"
+    # ... but not two steps behind: the cluster at none is not this release's last step.
+    behind = live(("stable", "v1.2.2", "none"))
+    assert "engine-stable runs v1.2.2 at phase none" in refusal(
+        config(canaryVersion="v1.3.0", canaryPhase="100"), last, behind
+    )
+
+
 def test_a_cluster_that_agrees_or_runs_nothing_changes_nothing() -> None:
     agreeing = live(("stable", "v1.2.2", "none"))
     started = check(config(canaryVersion="v1.3.0", canaryPhase="10"), outputs("none"), agreeing)
