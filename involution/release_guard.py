@@ -15,10 +15,10 @@ from datetime import datetime
 
 from involution.config_path import ReleaseOverride
 from involution.errors import ConfigProblem
+from involution.names import Track
 from involution.phases import Phase
 from involution.release_live import LiveRelease, expected_annotations, matches_either
 from involution.release_path import DesiredRelease, classify
-from involution.names import Track
 from involution.release_state import DeployedRelease
 from involution.versions import EngineVersion
 
