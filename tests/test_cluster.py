@@ -246,8 +246,12 @@ def test_a_lost_state_refuses_steps_forward_until_the_release_is_adopted(
     runs = (
         "engine-stable runs v1.2.2 at phase rollback; engine-canary runs v1.3.0 at phase rollback"
     )
-    for changes in ({"stableVersion": "v2.0.0"}, {"canaryVersion": "v1.3.0", "canaryPhase": "10"}):
-        lost.configure(STACK, changes)
+    steps_forward: list[tuple[dict[str, str | None], dict[str, str | None]]] = [
+        ({"stableVersion": "v2.0.0"}, {"stableVersion": "v1.2.2"}),
+        ({"canaryVersion": "v1.3.0", "canaryPhase": "10"}, {"canaryPhase": "none"}),
+    ]
+    for forward, undo in steps_forward:
+        lost.configure(STACK, forward)
         for command in ("preview", "up"):
             extra = ("--yes", "--skip-preview") if command == "up" else ()
             result = lost.pulumi(command, *extra, "--stack", STACK, check=False)
@@ -256,7 +260,7 @@ def test_a_lost_state_refuses_steps_forward_until_the_release_is_adopted(
             assert "the stack's outputs say first deployment (it has none), but" in output, output
             assert runs in output, output
             assert "releaseAdoption" in output and "Traceback" not in output
-        lost.configure(STACK, {key: None for key in changes})
+        lost.configure(STACK, undo)
     state = lost.pulumi("stack", "--show-urns", "--stack", STACK).stdout
     assert "kubernetes:core/v1:Namespace" not in state, state  # nothing registered
 
