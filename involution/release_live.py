@@ -31,6 +31,8 @@ class LiveTrack:
     deployment: str
     version: str | None
     phase: str | None
+    # The `involution.dev/track` annotation: the Deployment's own word for its track.
+    recorded_track: str | None = None
 
     @classmethod
     def from_annotations(
@@ -42,17 +44,23 @@ class LiveTrack:
             deployment=deployment,
             version=found.get(VERSION_ANNOTATION),
             phase=found.get(PHASE_ANNOTATION),
+            recorded_track=found.get(TRACK_ANNOTATION),
         )
 
     @property
     def readable(self) -> bool:
-        return _version(self.version) is not None and _phase(self.phase) is not None
+        return (
+            _version(self.version) is not None
+            and _phase(self.phase) is not None
+            and self.recorded_track == self.track
+        )
 
     def describe(self) -> str:
         if not self.readable:
             return (
                 f"{self.deployment} with unreadable release annotations "
-                f"({VERSION_ANNOTATION}={self.version!r}, {PHASE_ANNOTATION}={self.phase!r})"
+                f"({TRACK_ANNOTATION}={self.recorded_track!r}, "
+                f"{VERSION_ANNOTATION}={self.version!r}, {PHASE_ANNOTATION}={self.phase!r})"
             )
         return f"{self.deployment} runs {self.version} at phase {self.phase}"
 

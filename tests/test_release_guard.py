@@ -88,7 +88,7 @@ def live(*tracks: tuple[str, str, str]) -> LiveRelease:
     return LiveRelease(
         WHERE,
         tracks=tuple(
-            LiveTrack(track=t, deployment=f"engine-{t}", version=v, phase=p)  # type: ignore[arg-type]
+            LiveTrack(t, f"engine-{t}", version=v, phase=p, recorded_track=t)  # type: ignore[arg-type]
             for t, v, p in tracks
         ),
     )
@@ -210,6 +210,12 @@ def test_unreadable_annotations_are_a_disagreement() -> None:
     cluster = live(("stable", "", "none"))
     message = refusal(config(canaryVersion="v1.3.0", canaryPhase="10"), outputs("none"), cluster)
     assert "engine-stable with unreadable release annotations" in message
+    swapped = LiveRelease(
+        WHERE,
+        tracks=(LiveTrack("stable", "engine-stable", "v1.2.2", "none", recorded_track="canary"),),
+    )
+    message = refusal(config(canaryVersion="v1.3.0", canaryPhase="10"), outputs("none"), swapped)
+    assert "involution.dev/track='canary'" in message
 
 
 def test_a_cluster_that_cannot_be_read_refuses_up_and_warns_in_preview() -> None:
