@@ -2,13 +2,21 @@
 
 The analysis decides a breach only on evidence; these give the p-values it compares with its
 confidence. `min_sample` says when a clean sample can be evidence at all.
+
+scipy.stats is imported on first use, not with the module: it costs about a second, and every
+`pulumi up` imports the analysis while only a step forward outside dev runs it.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
-from scipy import stats
+
+def _stats() -> Any:
+    from scipy import stats
+
+    return stats
 
 
 def min_sample(rate: float, alpha: float) -> int:
@@ -24,17 +32,17 @@ def binomial_greater(k: int, n: int, p: float) -> float:
     """p-value of k or more events in n trials when the event's probability is p."""
     if n <= 0:
         return 1.0
-    return float(stats.binomtest(k, n, p, alternative="greater").pvalue)
+    return float(_stats().binomtest(k, n, p, alternative="greater").pvalue)
 
 
 def binomial_less(k: int, n: int, p: float) -> float:
     """p-value of k or fewer events in n trials when the event's probability is p."""
     if n <= 0:
         return 1.0
-    return float(stats.binomtest(k, n, p, alternative="less").pvalue)
+    return float(_stats().binomtest(k, n, p, alternative="less").pvalue)
 
 
 def fisher_greater(a: int, b: int, c: int, d: int) -> float:
     """One-sided Fisher exact test of the table [[a, b], [c, d]], alternative "greater": the
     p-value of a or more in the top-left cell with the margins fixed (hypergeometric)."""
-    return float(stats.fisher_exact([[a, b], [c, d]], alternative="greater").pvalue)
+    return float(_stats().fisher_exact([[a, b], [c, d]], alternative="greater").pvalue)

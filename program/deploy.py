@@ -10,7 +10,6 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.canary_release import CanaryRelease, CanaryReleaseArgs
-from components.engine_image import EngineImage, EngineImageArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.network_isolation import NetworkIsolation, NetworkIsolationArgs
 from components.redis_cache import RedisCache, RedisCacheArgs
@@ -48,6 +47,9 @@ def engine_images(
     )
     if build is None:
         return stable, canary
+    # pulumi_docker costs a tenth of a second to import: only stacks that build an image pay.
+    from components.engine_image import EngineImage, EngineImageArgs
+
     built = EngineImage(
         "engine-image",
         EngineImageArgs(

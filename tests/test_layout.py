@@ -4,6 +4,8 @@ the engine copy carries what `pulumi up` runs and no machine's secrets-provider 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 from harness.engine import COPIED, without_secrets_provider
@@ -85,3 +87,18 @@ def test_layers_import_only_downwards() -> None:
         if name.split(".")[0] in forbidden
     ]
     assert offenders == []
+
+
+# What `pulumi up` of a stack without analysis, image build or cluster (dev) must not import:
+# each costs a tenth of a second to a second of every run (benchmarks.program_import times it).
+HEAVY_ON_DEMAND = ("scipy", "pulumi_docker", "kubernetes")
+
+
+def test_the_program_imports_heavy_libraries_only_where_used() -> None:
+    code = (
+        f"import sys, program; print(' '.join(m for m in {HEAVY_ON_DEMAND!r} if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == []
