@@ -5,7 +5,16 @@ PYTHON ?= python3
 BIN := venv/bin
 STACK ?= dev
 
-.PHONY: venv engine tools cluster cluster-down cluster-status deploy preview test unit lint typecheck golden bench bench-quick bench-cluster clean
+# The test layers, fastest first (harness/layers.py says what each runs; `make test-<layer>`).
+LAYERS := unit policy tools engine readme cluster
+# pytest on WORKERS processes (WORKERS=0: one process); tests that share a server or a stack
+# carry one xdist_group and stay on one worker, the slowest layers first (tests/layering.py).
+WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadgroup --no-loadscope-reorder
+
+.PHONY: venv engine tools cluster cluster-down cluster-status deploy preview test test-all \
+	$(addprefix test-,$(LAYERS)) lint typecheck golden bench bench-quick bench-cluster \
+	bench-tests clean
 
 venv:
 	@PYTHON=$(PYTHON) scripts/venv.sh requirements-dev.txt
@@ -45,12 +54,21 @@ typecheck: venv
 	$(BIN)/mypy __main__.py involution components program cli harness tools benchmarks tests
 	$(BIN)/mypy policies
 
-unit: venv
-	$(BIN)/python -m pytest -q --cov --cov-report=term tests
+# Every layer in one run (under CI=true the cluster layer too; elsewhere it runs when `make
+# cluster` is up, else one skipped test says how to get it), with coverage from all workers.
+test-all: venv
+	$(PYTEST) --cov --cov-report=term tests
 	$(BIN)/coverage report --include='components/*' --fail-under=90
 	$(BIN)/coverage report --include='policies/*' --fail-under=90
 
-test: venv engine tools lint typecheck unit
+test: venv engine tools lint typecheck test-all
+
+# One layer: `make test-unit`, `make test-policy`, `make test-tools`, `make test-engine`,
+# `make test-readme`, `make test-cluster`.
+$(addprefix test-,$(LAYERS)): test-%: venv
+	$(PYTEST) -m $* tests
+test-tools: tools
+test-engine test-readme test-cluster: engine tools
 
 golden: venv
 	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_golden.py

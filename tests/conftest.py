@@ -19,6 +19,9 @@ from harness.mockrun import MockRun
 from harness.scenarios import STACK_SECRETS, TEST_ALERTING, TEST_REDIS_PASSWORD
 from tests.tooling import or_missing
 
+# The layers (harness/layers.py) as markers, one per test module, with their ceilings and order.
+pytest_plugins = ("tests.layering",)
+
 __all__ = [
     "NOW",
     "STACKS",

@@ -31,6 +31,8 @@ from involution.config_monitoring import MonitoringSettings
 from involution.exact_tests import binomial_greater, binomial_less, fisher_greater, min_sample
 from involution.prometheus import PrometheusClient, PrometheusError, Sample
 
+pytestmark = pytest.mark.unit
+
 M = MonitoringSettings()
 NS = "involution"
 WINDOW_S = 300

@@ -13,6 +13,8 @@ import pytest
 from harness.engine import engine_bin
 from tests.tooling import or_missing, require_tool
 
+pytestmark = pytest.mark.engine
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -32,8 +34,6 @@ def test_mock_run_benchmark_prints_its_figures() -> None:
         assert label in lines, result.stdout
 
 
-@pytest.mark.engine
-@pytest.mark.tools
 def test_make_bench_in_short_mode_exits_0_and_prints_figures() -> None:
     """Every benchmark, as `make bench` runs them, on the real clock (an approval relative to
     now, so no date breaks it) in short mode; figures are printed, never asserted."""

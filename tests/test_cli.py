@@ -18,7 +18,7 @@ from harness.scenarios import TEST_ALERTING, TEST_REDIS_PASSWORD
 from involution.config_monitoring import MonitoringSettings
 from tests.tooling import require_tool
 
-pytestmark = [pytest.mark.engine, pytest.mark.tools]
+pytestmark = pytest.mark.engine
 
 HEALTHY = {0.05: 0.6, 0.1: 0.9, 0.2: 0.99, 0.3: 1.0}
 STABLE = TrackLoad(rps=180, error_percent=0.05, latency=HEALTHY)

@@ -29,7 +29,7 @@ from involution.config_monitoring import MonitoringSettings
 from tests.nginx_parse import upstream_backups, upstream_weights
 from tests.tooling import or_missing, require_tool
 
-pytestmark = [pytest.mark.cluster, pytest.mark.engine]
+pytestmark = pytest.mark.cluster
 
 STACK = "local"
 # Its own namespace, so a developer's own `local` stack (namespace involution) is left alone.

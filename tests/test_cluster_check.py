@@ -16,6 +16,8 @@ from involution.settings import ClusterTarget, Settings, parse_settings
 from program import cluster_check
 from program.cluster_check import Discovery, discovery, missing_monitoring_kinds
 
+pytestmark = pytest.mark.unit
+
 
 def staging(**target: str | None) -> Settings:
     raw = {

@@ -9,6 +9,8 @@ import pytest
 from harness.mockrun import MockRun
 from tests.conftest import canary_overrides
 
+pytestmark = pytest.mark.unit
+
 Runner = Callable[..., MockRun]
 P = "pulumi config set --stack production involution:"
 UP = "pulumi up --stack production"

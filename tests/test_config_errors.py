@@ -14,6 +14,8 @@ from harness.mockrun import MOCK_SECRET, load_stack_config
 from involution.errors import ConfigError
 from tests.conftest import NOW, TEST_ALERTING, VALID_APPROVAL, run_scenario
 
+pytestmark = pytest.mark.unit
+
 EXPIRED = {**VALID_APPROVAL, "expiresAt": "2026-11-01T00:00:00Z"}
 ALL_PASSED = {
     name: "passed"

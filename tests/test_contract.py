@@ -30,6 +30,8 @@ from involution import names as program
 from involution.phases import Phase
 from tests.conftest import canary_overrides, run_scenario
 
+pytestmark = pytest.mark.policy
+
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"
 ENVIRONMENTS = ("dev", "staging", "production")
 

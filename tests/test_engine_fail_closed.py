@@ -141,7 +141,6 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePrometh
         yield live
 
 
-@pytest.mark.tools
 def test_watch_retries_a_failed_rollback_until_it_is_deployed(
     engine_project: EngineProject, prometheus: LivePrometheus
 ) -> None:
@@ -189,7 +188,6 @@ def test_watch_retries_a_failed_rollback_until_it_is_deployed(
     assert "(retried)" in newest["message"] and "watch: rollback trigger" in newest["message"]
 
 
-@pytest.mark.tools
 def test_watch_once_whose_rollback_fails_exits_non_zero(
     engine_project: EngineProject, prometheus: LivePrometheus
 ) -> None:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from harness.mockrun import MockRun
 from tests.conftest import canary_overrides
+
+pytestmark = pytest.mark.unit
 
 Runner = Callable[..., MockRun]
 BUILD = {

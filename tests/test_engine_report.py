@@ -23,7 +23,7 @@ from harness.scenarios import TEST_ALERTING, TEST_REDIS_PASSWORD, approval_expir
 from involution.config_monitoring import MonitoringSettings
 from tests.tooling import or_missing, require_tool
 
-pytestmark = [pytest.mark.engine, pytest.mark.tools]
+pytestmark = pytest.mark.engine
 
 NAMESPACE = "report"  # the live Prometheus's healthy scenario: the analysis says advance
 # Production's soak floors are 24h at 10, 24h at 50, 72h at 100: each step forward runs the

@@ -15,6 +15,8 @@ from harness.golden import golden_document
 from harness.mockrun import MockRun
 from tests.conftest import STACKS, TRAFFIC_PHASES, canary_overrides
 
+pytestmark = pytest.mark.unit
+
 GOLDEN_DIR = Path(__file__).parent / "golden"
 SCENARIOS: dict[str, tuple[str, dict[str, Any] | None]] = {
     **{stack: (stack, None) for stack in STACKS},

@@ -6,6 +6,8 @@ import pytest
 
 from involution.images import ImageRef, ImageRefError
 
+pytestmark = pytest.mark.unit
+
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 
 

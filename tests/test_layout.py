@@ -8,7 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from harness import layers
 from harness.engine import COPIED, without_secrets_provider
+
+pytestmark = pytest.mark.unit
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 OUTSIDE_TESTS = ("harness", "tools", "benchmarks", "involution", "components", "program")
@@ -102,3 +107,53 @@ def test_the_program_imports_heavy_libraries_only_where_used() -> None:
         [sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == []
+
+
+def module_marks(path: Path) -> list[str]:
+    """The marks of a module's top-level `pytestmark` (one mark or a list of them)."""
+    marks: list[str] = []
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "pytestmark" for target in node.targets
+        ):
+            values = node.value.elts if isinstance(node.value, ast.List) else [node.value]
+            marks += [v.attr for v in values if isinstance(v, ast.Attribute)]
+    return marks
+
+
+def test_every_test_module_declares_exactly_one_layer() -> None:
+    wrong = {
+        path.name: marks
+        for path in sorted((PROJECT_DIR / "tests").glob("test_*.py"))
+        if len(marks := [m for m in module_marks(path) if m in layers.NAMES]) != 1
+    }
+    assert wrong == {}, f"declare one of {layers.NAMES} as `pytestmark = pytest.mark.<layer>`"
+
+
+def test_every_layer_has_tests_and_a_make_target() -> None:
+    declared = {
+        mark for path in (PROJECT_DIR / "tests").glob("test_*.py") for mark in module_marks(path)
+    }
+    assert set(layers.NAMES) <= declared
+    makefile = (PROJECT_DIR / "Makefile").read_text()
+    assert f"\nLAYERS := {' '.join(layers.NAMES)}\n" in makefile
+
+
+def test_a_test_without_a_layer_stops_the_run(tmp_path: Path) -> None:
+    """Not silently one layer's: `make test-unit` would otherwise never run it, nor would any
+    other `make test-<layer>`."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_unlayered.py").write_text("def test_something() -> None:\n    pass\n")
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-p", "tests.layering", "-p", "no:cacheprovider"),
+            *("-c", str(tmp_path / "pytest.ini"), "-m", "unit", str(tmp_path)),
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, output
+    assert "test_unlayered.py: none" in output

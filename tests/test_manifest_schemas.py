@@ -22,6 +22,8 @@ from tests.crd_schemas import crd_schemas, crd_validation_errors
 from tests.tooling import missing
 from tools.render import manifests
 
+pytestmark = pytest.mark.tools
+
 try:
     import kubernetes_validate  # type: ignore[import-untyped]
     import kubernetes_validate.utils  # type: ignore[import-untyped]

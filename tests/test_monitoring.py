@@ -11,6 +11,8 @@ import pytest
 from harness.mockrun import MockRun, RecordedResource
 from tests.conftest import STACKS, TEST_ALERTING, canary_overrides
 
+pytestmark = pytest.mark.unit
+
 Runner = Callable[..., MockRun]
 
 # (alert, the threshold of docs/release-process.md in the expression, for, severity, rollback mode)

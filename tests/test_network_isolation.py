@@ -12,6 +12,8 @@ from harness.mockrun import MockRun
 from harness.netpol import Cluster, Pod, matches
 from tests.conftest import STACKS, canary_overrides, run_scenario
 
+pytestmark = pytest.mark.unit
+
 Runner = Callable[..., MockRun]
 
 

@@ -19,6 +19,8 @@ from tests.nginx_parse import (
     upstream_weights,
 )
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("phase", list(Phase))
 def test_hosts_can_point_at_local_backends(phase: Phase) -> None:

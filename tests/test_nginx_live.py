@@ -31,6 +31,8 @@ from tests.nginx_parse import upstream_servers
 from tests.tooling import require_tool
 from tools.render import config_files
 
+pytestmark = pytest.mark.tools
+
 Runner = Callable[..., MockRun]
 ALL_PHASES = ("none", "shadow", *TRAFFIC_PHASES)
 LIVE_STACK = "production"
@@ -110,7 +112,6 @@ def test_localize_changes_only_hosts_ports_and_temp_paths(
     assert "engine-stable" not in local and "engine-canary" not in local
 
 
-@pytest.mark.tools
 @pytest.mark.parametrize("option", OPTIONS)
 @pytest.mark.parametrize("phase", ALL_PHASES)
 @pytest.mark.parametrize("stack", STACKS)
@@ -124,7 +125,6 @@ def test_nginx_accepts_the_rendered_conf(
     assert "test is successful" in output
 
 
-@pytest.mark.tools
 def test_nginx_t_can_fail(mocked: Runner, backends: tuple[Backend, Backend]) -> None:
     """The check above has teeth: a weight of 0 (which the renderer avoids) is rejected."""
     binary = require_tool("nginx", "nginx-light")
@@ -137,7 +137,6 @@ def test_nginx_t_can_fail(mocked: Runner, backends: tuple[Backend, Backend]) -> 
         router.test(conf.replace("weight=10 ", "weight=0 "))
 
 
-@pytest.mark.tools
 @pytest.mark.parametrize("option", OPTIONS)
 @pytest.mark.parametrize("phase", ALL_PHASES)
 def test_split_matches_the_phase(
@@ -159,7 +158,6 @@ def test_split_matches_the_phase(
     assert abs(tally.share("stable") - (100 - target)) <= tolerance(option), detail
 
 
-@pytest.mark.tools
 @pytest.mark.parametrize("option", OPTIONS)
 def test_phase_switches_under_load_lose_no_request(
     mocked: Runner, backends: tuple[Backend, Backend], option: str
@@ -209,7 +207,6 @@ def lose_the_canary(
                 canary.start()
 
 
-@pytest.mark.tools
 @pytest.mark.parametrize("option", OPTIONS)
 def test_losing_the_canary_fails_no_get(
     mocked: Runner, backends: tuple[Backend, Backend], option: str
@@ -229,7 +226,6 @@ def test_losing_the_canary_fails_no_get(
     assert abs(loss.after_recovery.share("canary") - 50) <= allowed, loss.after_recovery.describe()
 
 
-@pytest.mark.tools
 @pytest.mark.parametrize("option", OPTIONS)
 def test_at_100_percent_a_dead_canary_fails_over_to_stable(
     mocked: Runner, backends: tuple[Backend, Backend], option: str

@@ -32,6 +32,8 @@ from involution_policies.names import TICKET_PATTERN
 from involution_policies.props import UNKNOWN
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
+pytestmark = pytest.mark.policy
+
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 HOSTS = {"engine-stable": "stable", "engine-canary": "canary"}
 PACK_DIR = Path(__file__).resolve().parent.parent / "policies"

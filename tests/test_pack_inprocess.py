@@ -14,6 +14,8 @@ from tests.policy_harness import KNOWN_ADVISORIES, environment_config
 from tests.test_policies_violations import CASES, COMPLIANT_EDITS, Case
 from tools.policy_client import PackResource, resources_from_run
 
+pytestmark = pytest.mark.policy
+
 Resources = list[PackResource]
 
 

@@ -4,6 +4,7 @@ override without allowOverride."""
 
 from __future__ import annotations
 
+import pytest
 from involution_policies import traffic
 from involution_policies.nginx import all_upstreams, mirror_targets, parse, sticky_splits
 from involution_policies.traffic_controls import (
@@ -15,6 +16,8 @@ from involution_policies.traffic_controls import (
 from involution.config_traffic import StickyKey, TrafficSettings
 from involution.nginx_conf import render_nginx_conf, router_spec
 from involution.phases import Phase, plan_phase
+
+pytestmark = pytest.mark.policy
 
 HOSTS = {"engine-stable": "stable", "engine-canary": "canary"}
 SPLIT = "involution_engine"

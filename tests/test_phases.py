@@ -8,6 +8,8 @@ import pytest
 
 from involution.phases import Phase, plan_phase
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("replicas", [1, 2, 3, 4, 6, 7, 10, 11, 20, 33])
 def test_phase_table(replicas: int) -> None:

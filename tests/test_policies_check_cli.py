@@ -9,6 +9,8 @@ import pytest
 
 from tools import policy_check
 
+pytestmark = pytest.mark.policy
+
 
 def test_production_passes_with_placeholder_secrets(capsys: pytest.CaptureFixture[str]) -> None:
     assert policy_check.main(["--stack", "production", "--placeholder-secrets"]) == 0

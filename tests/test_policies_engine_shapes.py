@@ -22,6 +22,8 @@ from tools.policy_client import (
     resources_from_run,
 )
 
+pytestmark = pytest.mark.policy
+
 Resources = list[PackResource]
 CANARY = "engine-canary-deployment"
 

@@ -21,6 +21,8 @@ from tools.policy_client import (
 )
 from tools.render import config_files
 
+pytestmark = pytest.mark.policy
+
 MANDATORY = {
     "image-pinned",
     "no-prerelease-in-production",

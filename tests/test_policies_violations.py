@@ -33,6 +33,8 @@ from tools.policy_client import (
     resources_from_run,
 )
 
+pytestmark = pytest.mark.policy
+
 Resources = list[PackResource]
 CANARY = "engine-canary-deployment"
 STABLE = "engine-stable-deployment"

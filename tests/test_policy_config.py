@@ -10,6 +10,8 @@ import pytest
 from tools.policy_client import PolicyConfigEntry, PolicyInfo, PolicyPackError, schema_errors
 from tools.policy_client.config import reconcile_policy_config
 
+pytestmark = pytest.mark.policy
+
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from involution import contract as settings
@@ -14,6 +15,8 @@ from involution.config_redis import (
     DEFAULT_REDIS_IMAGE,
 )
 from involution.settings import parse_settings
+
+pytestmark = pytest.mark.unit
 
 PROJECT = yaml.safe_load((Path(__file__).parent.parent / "Pulumi.yaml").read_text())
 # A project schema cannot type objects.

@@ -11,6 +11,8 @@ from harness.mockrun import MockRun, RecordedResource
 from involution.redis_conf import auth_conf
 from tests.conftest import STACKS, TEST_REDIS_PASSWORD, canary_overrides
 
+pytestmark = pytest.mark.unit
+
 Runner = Callable[..., MockRun]
 
 

@@ -19,6 +19,8 @@ from involution.release_live import LiveRelease, LiveTrack
 from involution.release_state import DeployedRelease
 from involution.settings import parse_settings
 
+pytestmark = pytest.mark.unit
+
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 LONG_AGO = (NOW - timedelta(days=3)).isoformat().replace("+00:00", "Z")
 WHERE = "the cluster at https://127.0.0.1:16443 (involution-local), namespace involution"

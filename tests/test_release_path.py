@@ -45,6 +45,8 @@ OVERRIDE = ReleaseOverride(
     expires_at=NOW + timedelta(hours=1),
 )
 
+pytestmark = pytest.mark.unit
+
 
 def deployed(
     phase: str,

@@ -9,6 +9,8 @@ import pytest
 from involution.config_release import GATE_NAMES
 from tools import release_plan
 
+pytestmark = pytest.mark.unit
+
 PASSED = [f"--gate={name}=passed" for name in GATE_NAMES]
 
 

@@ -26,6 +26,8 @@ from tests.nginx_parse import (
     upstream_weights,
 )
 
+pytestmark = pytest.mark.unit
+
 ALL_PHASES = ("none", *TRAFFIC_PHASES)
 EXPECTED_WEIGHTS = {
     "none": {"engine-stable:8080": 100},

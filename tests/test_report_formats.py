@@ -18,6 +18,8 @@ from involution.health_formats import as_json, as_markdown, as_openmetrics, as_t
 from involution.release_health import TARGETS, HealthReport, build_report
 from tests.tooling import require_tool
 
+pytestmark = pytest.mark.tools
+
 REQUIRED_KEYS = {
     "releases",
     "promoted",

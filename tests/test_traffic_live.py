@@ -24,6 +24,8 @@ from tests.conftest import canary_overrides
 from tests.tooling import require_tool
 from tools.render import config_files
 
+pytestmark = pytest.mark.tools
+
 Runner = Callable[..., MockRun]
 PIN_REQUESTS = 2_000
 STICKY_CLIENTS = 2_000
@@ -52,7 +54,6 @@ def nginx(backends: tuple[Backend, Backend]) -> Iterator[Nginx]:
         yield router
 
 
-@pytest.mark.tools
 @pytest.mark.parametrize("track", ["canary", "stable"])
 def test_the_header_pins_every_request_at_10(mocked: Runner, nginx: Nginx, track: str) -> None:
     """Staging has the override on by default: the header beats the 90/10 weights."""
@@ -62,7 +63,6 @@ def test_the_header_pins_every_request_at_10(mocked: Runner, nginx: Nginx, track
     assert tally.share(track) == 100.0, tally.describe()
 
 
-@pytest.mark.tools
 @pytest.mark.parametrize(
     ("phase", "canary_answers"),
     [("none", "stable"), ("rollback", "stable"), ("shadow", "canary"), ("100", "canary")],
@@ -75,7 +75,6 @@ def test_a_canary_header_reaches_the_canary_only_where_it_has_pods(
     assert tally.ok == 200 and tally.share(canary_answers) == 100.0, tally.describe()
 
 
-@pytest.mark.tools
 def test_other_header_values_and_a_custom_header(mocked: Runner, nginx: Nginx) -> None:
     """A value that names no track falls through to the weighted split; the header is the
     configured one."""
@@ -87,14 +86,12 @@ def test_other_header_values_and_a_custom_header(mocked: Runner, nginx: Nginx) -
     assert abs(unset.share("canary") - 50) <= 0.5, unset.describe()
 
 
-@pytest.mark.tools
 def test_production_has_no_override_by_default(mocked: Runner, nginx: Nginx) -> None:
     nginx.start(conf(mocked, "production", "10"))
     tally = pinned(nginx.ports.listen, DEFAULT_OVERRIDE_HEADER, "canary", 2_000)
     assert abs(tally.share("canary") - 10) <= 0.5, tally.describe()
 
 
-@pytest.mark.tools
 def test_sticky_clients_keep_one_track_and_only_move_forward(mocked: Runner, nginx: Nginx) -> None:
     traffic = {"stickyBy": f"header:{STICKY_HEADER}"}
     nginx.start(conf(mocked, "production", "10", traffic))
@@ -108,7 +105,6 @@ def test_sticky_clients_keep_one_track_and_only_move_forward(mocked: Runner, ngi
     assert moved_back == set(), sorted(moved_back)[:10]
 
 
-@pytest.mark.tools
 @pytest.mark.parametrize("sticky_by", ["cookie:session_id", "ip"])
 def test_other_sticky_keys(mocked: Runner, nginx: Nginx, sticky_by: str) -> None:
     """A cookie keys the split like a header; every loopback client shares one IP, so `ip`
@@ -124,7 +120,6 @@ def test_other_sticky_keys(mocked: Runner, nginx: Nginx, sticky_by: str) -> None
     assert abs(run.share("canary") - 50) <= 5.0, run.share("canary")  # 3 sigma of 1,000
 
 
-@pytest.mark.tools
 def test_shadow_answers_from_stable_and_copies_to_the_canary(
     mocked: Runner, nginx: Nginx, backends: tuple[Backend, Backend]
 ) -> None:
@@ -139,7 +134,6 @@ def test_shadow_answers_from_stable_and_copies_to_the_canary(
     assert run.canary_mirrored == run.stable_served  # mirrorPercent 100: one copy each
 
 
-@pytest.mark.tools
 def test_shadow_mirrors_the_configured_percent(
     mocked: Runner, nginx: Nginx, backends: tuple[Backend, Backend]
 ) -> None:
@@ -152,7 +146,6 @@ def test_shadow_mirrors_the_configured_percent(
     assert abs(share - 25) <= 4.0, share  # split_clients on $request_id: 4 sigma of 2,000
 
 
-@pytest.mark.tools
 def test_a_dead_canary_at_shadow_costs_no_answer(
     mocked: Runner, nginx: Nginx, backends: tuple[Backend, Backend]
 ) -> None:
@@ -167,7 +160,6 @@ def test_a_dead_canary_at_shadow_costs_no_answer(
     assert tally.ok == 1_000 and tally.share("stable") == 100.0, tally.describe()
 
 
-@pytest.mark.tools
 @pytest.mark.parametrize("mirror_percent", [100, 25])
 def test_at_shadow_a_request_pinned_to_the_canary_is_not_copied_to_it_as_well(
     mocked: Runner, nginx: Nginx, backends: tuple[Backend, Backend], mirror_percent: int

@@ -6,6 +6,8 @@ import pytest
 
 from involution.versions import EngineVersion, ReleaseType, VersionError, release_type
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("tag", "prerelease"),

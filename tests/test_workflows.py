@@ -22,6 +22,8 @@ import yaml
 from cli.main import parser as involution_parser
 from tests.tooling import find_tool, missing, require_tool
 
+pytestmark = pytest.mark.tools
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
 ACTIONS = PROJECT_DIR / ".github" / "actions"
@@ -257,7 +259,6 @@ def actionlint() -> str:
     return found
 
 
-@pytest.mark.tools
 def test_actionlint_with_shellcheck_finds_nothing() -> None:
     shellcheck = require_tool("shellcheck", "shellcheck")
     result = subprocess.run(
@@ -272,7 +273,6 @@ def test_actionlint_with_shellcheck_finds_nothing() -> None:
     assert result.stdout == ""
 
 
-@pytest.mark.tools
 def test_shellcheck_passes_the_local_actions_scripts(tmp_path: Path) -> None:
     """actionlint lints workflows' scripts only; a composite action's are checked here."""
     shellcheck = require_tool("shellcheck", "shellcheck")
