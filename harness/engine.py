@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ COPIED = (
     "policies",
 )
 TEST_PASSPHRASE = "engine-tests-only"
+# The alerting keys an operator sets with --secret.
+ALERTING_SECRETS = ("slackWebhookUrl", "pagerdutyRoutingKey", "emailAuthPassword")
 # Top-level keys of a stack file that belong to one machine's secrets provider, not the release.
 SECRETS_PROVIDER_KEYS = ("encryptionsalt", "secretsprovider", "encryptedkey")
 _SECRETS_PROVIDER_LINE = re.compile(rf"^({'|'.join(SECRETS_PROVIDER_KEYS)}):")
@@ -97,10 +99,14 @@ class EngineProject:
             )
         return result
 
+    @property
+    def state(self) -> Path:
+        """The file backend's folder."""
+        return Path(self.env["PULUMI_BACKEND_URL"].removeprefix("file://"))
+
     def init_stack(self, stack: str, config: Mapping[str, str] | None = None) -> None:
         self.pulumi("stack", "init", stack, "--secrets-provider", "passphrase")
-        for key, value in (config or {}).items():
-            self.set(stack, key, value)
+        self.configure(stack, config or {})
 
     def set(
         self, stack: str, key: str, value: str, *, secret: bool = False, path: bool = False
@@ -111,13 +117,27 @@ class EngineProject:
     def rm(self, stack: str, key: str) -> None:
         self.pulumi("config", "rm", "--stack", stack, f"involution:{key}")
 
-    def configure(self, stack: str, changes: Mapping[str, str | None]) -> None:
-        """Set each key (a dotted one by path), or remove it where the value is None."""
-        for key, value in changes.items():
-            if value is None:
-                self.rm(stack, key)
-            else:
-                self.set(stack, key, value, path="." in key)
+    def configure(
+        self, stack: str, changes: Mapping[str, str | None], *, secret: Iterable[str] = ()
+    ) -> None:
+        """Set each key (a dotted one by path; those in `secret` encrypted), or remove it where
+        the value is None: one `pulumi config set-all` and one `rm-all` per kind of key (plain,
+        dotted), never one command per key."""
+        secrets = set(secret)
+        for by_path in (False, True):
+            keys = [key for key in changes if ("." in key) == by_path]
+            path = ["--path"] if by_path else []
+            removed = [f"involution:{key}" for key in keys if changes[key] is None]
+            if removed:
+                self.pulumi("config", "rm-all", "--stack", stack, *path, *removed)
+            pairs = [
+                ("--secret" if key in secrets else "--plaintext", f"involution:{key}={value}")
+                for key in keys
+                if (value := changes[key]) is not None
+            ]
+            if pairs:
+                flags = [part for pair in pairs for part in pair]
+                self.pulumi("config", "set-all", "--stack", stack, *path, *flags)
 
     def up(self, stack: str, *extra: str) -> subprocess.CompletedProcess[str]:
         return self.pulumi("up", "--yes", "--skip-preview", "--stack", stack, *extra)
@@ -139,10 +159,10 @@ class EngineProject:
 
     def with_secrets(self, stack: str, redis_password: str, alerting: Mapping[str, str]) -> None:
         """Secrets as an operator sets them: encrypted in the stack file."""
-        self.set(stack, "redisPassword", redis_password, secret=True)
-        for key, value in alerting.items():
-            secret = key in {"slackWebhookUrl", "pagerdutyRoutingKey", "emailAuthPassword"}
-            self.set(stack, f"alerting.{key}", value, secret=secret, path=True)
+        changes: dict[str, str | None] = {"redisPassword": redis_password}
+        changes.update({f"alerting.{key}": value for key, value in alerting.items()})
+        secret = {"redisPassword", *(f"alerting.{key}" for key in ALERTING_SECRETS)}
+        self.configure(stack, changes, secret=secret)
 
     def involution(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         """The `involution` command on this copy: its Automation API workspace is the copy,
@@ -210,6 +230,10 @@ def make_project(base: Path, *, extra_env: Mapping[str, str] | None = None) -> E
     (root / "venv").symlink_to(PROJECT_DIR / "venv")
     state = base / "state"
     state.mkdir()
+    return EngineProject(root=root, env=_environment(state, extra_env))
+
+
+def _environment(state: Path, extra_env: Mapping[str, str] | None) -> dict[str, str]:
     env = {
         **os.environ,
         "PATH": f"{engine_bin()}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -222,7 +246,26 @@ def make_project(base: Path, *, extra_env: Mapping[str, str] | None = None) -> E
         **(extra_env or {}),
     }
     env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
+    return env
+
+
+def copy_project(
+    source: EngineProject, base: Path, *, extra_env: Mapping[str, str] | None = None
+) -> EngineProject:
+    """`source` and its state in `base`, with a backend of its own: every stack as `source`
+    left it (config and salt, outputs, history, rendered manifests), for the cost of a file
+    copy instead of `stack init` and `pulumi up` again. Neither folder holds an absolute path
+    of the other (the render folders are relative), so the copy runs where it lies."""
+    root, state = base / "project", base / "state"
+    shutil.copytree(source.root, root, symlinks=True)
+    shutil.copytree(source.state, state, symlinks=True)
+    env = {**source.env, "PULUMI_BACKEND_URL": f"file://{state}", **(extra_env or {})}
     return EngineProject(root=root, env=env)
+
+
+def project_in(base: Path) -> EngineProject:
+    """The project make_project(base) made, as another process finds it."""
+    return EngineProject(root=base / "project", env=_environment(base / "state", None))
 
 
 def history(project: EngineProject, stack: str) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ frozen clock, so approvals expire relative to it, not to the day the suite runs.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,8 +16,11 @@ import pytest
 
 from harness import scenarios
 from harness.engine import EngineProject, make_project
+from harness.engine_templates import Templates
 from harness.mockrun import MockRun
 from harness.scenarios import STACK_SECRETS, TEST_ALERTING, TEST_REDIS_PASSWORD
+from tests import engine_stacks
+from tests.engine_stacks import Deployed
 from tests.tooling import or_missing
 
 # The layers (harness/layers.py) as markers, one per test module, with their ceilings and order.
@@ -77,3 +81,29 @@ def mocked() -> Callable[..., MockRun]:
         return cache[key]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def engine_templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
+    """Built once for the whole run: under xdist in the folder the workers share."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return Templates(shared / "engine-templates")
+
+
+@pytest.fixture
+def deployed_dev(engine_templates: Templates, tmp_path: Path) -> Deployed:
+    """The dev stack after its first `pulumi up`, copied from the session's template."""
+    project, record = or_missing(
+        lambda: engine_templates.copy("dev", engine_stacks.deploy_dev, tmp_path)
+    )
+    return Deployed(project, record["up"])
+
+
+@pytest.fixture
+def dev_at_10(engine_templates: Templates, tmp_path: Path) -> EngineProject:
+    """The dev stack deployed, then a canary of v1.3.0 at 10%."""
+    project, _ = or_missing(
+        lambda: engine_templates.copy("dev-at-10", engine_stacks.dev_at_10, tmp_path)
+    )
+    return project

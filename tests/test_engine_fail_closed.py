@@ -33,13 +33,6 @@ REFUSED = "the release path refuses this step"
 MANIFESTS = Path("rendered") / "dev" / "1-manifest"
 
 
-def deployed_at_10(project: EngineProject) -> None:
-    project.init_stack("dev")
-    project.up("dev")
-    project.configure("dev", {"canaryVersion": "v1.3.0", "canaryPhase": "10"})
-    project.up("dev")
-
-
 def set_output(project: EngineProject, name: str, value: Any, tmp_path: Path) -> None:
     """Rewrite one stack output in the state, as a damaged or hand-edited state has it."""
     exported = json.loads(project.pulumi("stack", "export", "--stack", "dev").stdout)
@@ -53,10 +46,9 @@ def set_output(project: EngineProject, name: str, value: Any, tmp_path: Path) ->
 
 
 def test_unreadable_outputs_refuse_steps_forward_and_allow_a_rollback(
-    engine_project: EngineProject, tmp_path: Path
+    dev_at_10: EngineProject, tmp_path: Path
 ) -> None:
-    project = engine_project
-    deployed_at_10(project)
+    project = dev_at_10
     set_output(project, "phase", "fifty", tmp_path)
     for forward in ("50", "10"):
         project.set("dev", "canaryPhase", forward)
@@ -87,9 +79,8 @@ def mend_render_folder(folder: Path) -> None:
     folder.mkdir()
 
 
-def test_a_failed_update_keeps_the_config_and_says_how_on(engine_project: EngineProject) -> None:
-    project = engine_project
-    deployed_at_10(project)
+def test_a_failed_update_keeps_the_config_and_says_how_on(dev_at_10: EngineProject) -> None:
+    project = dev_at_10
     folder = break_render_folder(project)
     failed = project.involution("advance", "--stack", "dev", "--reason", "CHG-7")
     output = failed.stdout + failed.stderr
@@ -111,9 +102,8 @@ def test_a_failed_update_keeps_the_config_and_says_how_on(engine_project: Engine
     assert "FAILED" not in project.involution("status", "--stack", "dev").stdout
 
 
-def test_a_refusal_puts_the_config_back(engine_project: EngineProject) -> None:
-    project = engine_project
-    deployed_at_10(project)
+def test_a_refusal_puts_the_config_back(dev_at_10: EngineProject) -> None:
+    project = dev_at_10
     project.set("dev", "soak.10", "1h", path=True)
     project.up("dev")
     before = project.pulumi("config", "--json", "--stack", "dev").stdout
@@ -142,10 +132,9 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePrometh
 
 
 def test_watch_retries_a_failed_rollback_until_it_is_deployed(
-    engine_project: EngineProject, prometheus: LivePrometheus
+    dev_at_10: EngineProject, prometheus: LivePrometheus
 ) -> None:
-    project = engine_project
-    deployed_at_10(project)
+    project = dev_at_10
     folder = break_render_folder(project)
     env = {
         **project.env,
@@ -189,10 +178,9 @@ def test_watch_retries_a_failed_rollback_until_it_is_deployed(
 
 
 def test_watch_once_whose_rollback_fails_exits_non_zero(
-    engine_project: EngineProject, prometheus: LivePrometheus
+    dev_at_10: EngineProject, prometheus: LivePrometheus
 ) -> None:
-    project = engine_project
-    deployed_at_10(project)
+    project = dev_at_10
     break_render_folder(project)
     result = project.involution(
         "watch", "--stack", "dev", "--once", "--prometheus-url", prometheus.url
