@@ -246,3 +246,17 @@ class Nginx:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+_FAIL_TIMEOUT = re.compile(r"(?m)^(\s*server\s+\S+\s[^;\n]*?\bfail_timeout=)(\d+)s\b")
+
+
+def with_fail_timeout(conf: str, seconds: int) -> str:
+    """The config with every upstream server's `fail_timeout` (RouterSpec.fail_timeout_seconds,
+    10 s as rendered) set to `seconds`: the live tests of a lost canary wait out one
+    fail_timeout, so they run on a shorter one; nothing else changes."""
+    changed, count = _FAIL_TIMEOUT.subn(lambda m: f"{m[1]}{seconds}s", conf)
+    servers = len(re.findall(r"(?m)^\s*server\s+\S+:\d+\s", conf))
+    if count == 0 or count != servers:
+        raise ValueError(f"fail_timeout on {count} of {servers} upstream servers")
+    return changed

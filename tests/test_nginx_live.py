@@ -24,7 +24,7 @@ from harness.live_scenarios import (
 )
 from harness.load import ClientPool
 from harness.mockrun import MockRun
-from harness.nginx import Nginx, NginxError, RouterPorts, localize
+from harness.nginx import Nginx, NginxError, RouterPorts, localize, with_fail_timeout
 from involution.phases import Phase
 from tests.conftest import STACKS, TRAFFIC_PHASES, canary_overrides
 from tests.nginx_parse import upstream_servers
@@ -37,10 +37,23 @@ Runner = Callable[..., MockRun]
 ALL_PHASES = ("none", "shadow", *TRAFFIC_PHASES)
 LIVE_STACK = "production"
 CONNECTIONS = 8
-SPLIT_REQUESTS = 10_000
+# Sample sizes from what is already proven exact. Without a sticky key the split is nginx's
+# smooth weighted round-robin over one shared zone: N consecutive picks give each server its
+# weight's share to within one pick, so 2,000 GETs put the share within 0.05 pp of the target
+# and 0.5 pp (10 GETs) is a margin, not a statistical bound (10,000 bought nothing more).
+# With a sticky key the split is by a hash of the key (client-0 .. client-(N-1)), which
+# behaves as N Bernoulli(p) draws: the share's standard deviation is 100 * sqrt(p(1 - p)/N)
+# pp, 0.5 pp at N = 10,000 and p = 0.5, so 2 pp is 4 sigma only from 10,000 keys on; at
+# phases where p is 0 or 1 (none, shadow, 100, rollback) every key lands on one track and
+# 2,000 suffice there too.
+SPLIT_REQUESTS = 2_000
+STICKY_SPLIT_REQUESTS = 10_000
 SPLIT_TOLERANCE_PP = 0.5
-# With a sticky key the split is by hash of the key, not a round-robin sequence.
 STICKY_TOLERANCE_PP = 2.0
+# The lost-canary tests wait out one fail_timeout before the canary is tried again: they run
+# on the rendered config with a shorter one (harness.nginx.with_fail_timeout; the rendered
+# 10 s is asserted), and allow the same 2 s past it for the recovery.
+FAIL_TIMEOUT_SECONDS = 2
 STICKY_HEADER = "X-Client-Id"
 # Each traffic control on, over the production stack's config (`traffic`). Requests carry no
 # override header (the map falls through to the split); with `sticky` each carries its own key.
@@ -81,6 +94,13 @@ def canary_target(phase: str) -> float:
     return float(Phase(phase).canary_share)
 
 
+def split_requests(phase: str, option: str) -> int:
+    """GETs enough for the tolerance (see SPLIT_REQUESTS): a sticky split off 0 and 100%
+    is statistical, every other split exact."""
+    statistical = option == "sticky" and 0 < canary_target(phase) < 100
+    return STICKY_SPLIT_REQUESTS if statistical else SPLIT_REQUESTS
+
+
 @pytest.fixture(scope="module")
 def backends() -> Iterator[tuple[Backend, Backend]]:
     """Stand-in stable and canary engines shared by the module (a test that kills the canary
@@ -110,6 +130,18 @@ def test_localize_changes_only_hosts_ports_and_temp_paths(
     for old, new in changed:
         assert old[0] == new[0] and old[2:] == new[2:]  # only the first argument moved
     assert "engine-stable" not in local and "engine-canary" not in local
+
+
+@pytest.mark.parametrize("phase", ["50", "100"])
+def test_with_fail_timeout_changes_only_every_servers_fail_timeout(
+    mocked: Runner, phase: str
+) -> None:
+    conf = rendered_conf(mocked, LIVE_STACK, phase)
+    shorter = with_fail_timeout(conf, FAIL_TIMEOUT_SECONDS)
+    assert {p["fail_timeout"] for p in upstream_servers(shorter).values()} == {"2s"}
+    assert shorter.replace("fail_timeout=2s", "fail_timeout=10s") == conf
+    with pytest.raises(ValueError, match="fail_timeout on 0 of"):
+        with_fail_timeout(conf.replace("fail_timeout=", "fail-timeout="), 2)
 
 
 @pytest.mark.parametrize("option", OPTIONS)
@@ -149,9 +181,10 @@ def test_split_matches_the_phase(
     ):
         router.start(rendered_conf(mocked, LIVE_STACK, phase, option))
         per_worker = spread_over_workers(pool, router)
-        tally = pool.run(SPLIT_REQUESTS)
+        requests = split_requests(phase, option)
+        tally = pool.run(requests)
     detail = f"{tally.describe()}; client connections per worker {per_worker}"
-    assert tally.ok == SPLIT_REQUESTS, detail
+    assert tally.ok == requests, detail
     assert set(tally.tracks) <= {"stable", "canary"}, detail  # every answer names its track
     target = canary_target(phase)
     assert abs(tally.share("canary") - target) <= tolerance(option), detail
@@ -214,13 +247,13 @@ def test_losing_the_canary_fails_no_get(
     conf = rendered_conf(mocked, LIVE_STACK, "50", option)
     fail_timeouts = {p["fail_timeout"] for p in upstream_servers(conf).values()}
     assert fail_timeouts == {"10s"}
-    loss = lose_the_canary(conf, backends, option)
+    loss = lose_the_canary(with_fail_timeout(conf, FAIL_TIMEOUT_SECONDS), backends, option)
     # nginx retried every GET the dead canary got on stable (proxy_next_upstream error).
     assert loss.tally.failed == 0, loss.tally.describe()
     assert loss.outage.ok > 1_000, loss.outage.describe()
     assert loss.outage.share("canary") < 1.0, loss.outage.describe()
-    # Back within fail_timeout (10s) of the restart, then at the target split again.
-    assert loss.recovery_seconds <= 12.0
+    # Back within fail_timeout of the restart, then at the target split again.
+    assert loss.recovery_seconds <= FAIL_TIMEOUT_SECONDS + 2.0
     # Sticky: the window's keys split by hash, binomially (4 standard deviations of 2,000).
     allowed = 4 * 100 * math.sqrt(0.25 / RECOVERY_WINDOW) if option == "sticky" else 0.5
     assert abs(loss.after_recovery.share("canary") - 50) <= allowed, loss.after_recovery.describe()
@@ -232,7 +265,7 @@ def test_at_100_percent_a_dead_canary_fails_over_to_stable(
 ) -> None:
     """Stable, kept warm at 100%, is the upstream's backup: losing every canary pod costs no
     GET, and traffic returns to the canary when it is back."""
-    conf = rendered_conf(mocked, LIVE_STACK, "100", option)
+    conf = with_fail_timeout(rendered_conf(mocked, LIVE_STACK, "100", option), FAIL_TIMEOUT_SECONDS)
     loss = lose_the_canary(conf, backends, option)
     assert loss.tally.failed == 0, loss.tally.describe()
     # The outage window opens as the kill is sent: the few answers the dying canary still
