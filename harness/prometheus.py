@@ -2,10 +2,12 @@
 
 Each scenario is a namespace with a stable and a canary track serving constant traffic: request
 counters by status code, latency histogram buckets, accuracy-check failures. The series are
-written as OpenMetrics text (samples every 15 s over the last 20 minutes, ending at `end`, a
-multiple of 15 s just before now), turned into TSDB blocks by `promtool tsdb
-create-blocks-from openmetrics`, and served by `prometheus` on loopback with no scrape
-targets. Queries evaluated at `end` are then deterministic.
+written as OpenMetrics text (samples every 15 s over the 20 minutes up to `end`, a multiple
+of 15 s just before now, and on for AHEAD_SECONDS past it), turned into TSDB blocks by
+`promtool tsdb create-blocks-from openmetrics`, and served by `prometheus` on loopback with no
+scrape targets. Queries evaluated at `end` are then deterministic; a query at Prometheus's own
+now (as `pulumi up`'s analysis asks) finds the same constant traffic in its window for
+AHEAD_SECONDS, however slow the engine tests around it (a range never reaches past its time).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from involution.config_monitoring import MonitoringSettings
 
 STEP_SECONDS = 15
 SPAN_SECONDS = 20 * 60
+AHEAD_SECONDS = 30 * 60
 BUCKETS = (0.025, 0.05, 0.075, 0.1, 0.2, 0.3, 0.5, 1.0)
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -61,10 +64,11 @@ def _labels(**labels: str) -> str:
 
 
 def _counter(name: str, labels: str, per_second: float, end: int) -> list[str]:
-    """A counter growing `per_second` from 0 at end - SPAN, one sample every STEP."""
+    """A counter growing `per_second` from 0 at end - SPAN to end + AHEAD, one sample every
+    STEP."""
     return [
         f"{name}{labels} {per_second * elapsed:.6f} {end - SPAN_SECONDS + elapsed}"
-        for elapsed in range(0, SPAN_SECONDS + 1, STEP_SECONDS)
+        for elapsed in range(0, SPAN_SECONDS + AHEAD_SECONDS + 1, STEP_SECONDS)
     ]
 
 
