@@ -1,5 +1,6 @@
 # Entry points a new user and CI run. `make deploy` deploys the local dev stack (no cluster,
-# no cloud account); `make test` runs every test layer. Both install what they need.
+# no cloud account); `make test` runs every test layer (`make test-<layer>` one of them). Both
+# install what they need. `make help` lists the targets.
 SHELL := /bin/bash
 PYTHON ?= python3
 BIN := venv/bin
@@ -10,11 +11,24 @@ LAYERS := unit policy tools engine readme cluster
 # pytest on WORKERS processes (WORKERS=0: one process); tests that share a server or a stack
 # carry one xdist_group and stay on one worker, the slowest layers first (tests/layering.py).
 WORKERS ?= 2
-PYTEST := $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadgroup --no-loadscope-reorder
+PYTEST_ARGS ?=
+PYTEST := $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadgroup --no-loadscope-reorder \
+	$(PYTEST_ARGS)
 
-.PHONY: venv engine tools cluster cluster-down cluster-status deploy preview test test-all \
+.PHONY: help venv engine tools cluster cluster-down cluster-status deploy preview test test-all \
 	$(addprefix test-,$(LAYERS)) lint typecheck golden bench bench-quick bench-cluster \
 	bench-tests clean
+
+help:
+	@echo "make deploy              the dev stack, render mode (STACK=... for another)"
+	@echo "make preview             pulumi preview --diff of STACK"
+	@echo "make test                lint, typecheck and every test layer on WORKERS=$(WORKERS) workers"
+	@echo "make test-<layer>        one layer: $(LAYERS)"
+	@echo "make lint | typecheck    ruff | mypy"
+	@echo "make cluster             the local API server the cluster layer needs (cluster-down, cluster-status)"
+	@echo "make bench [QUICK=1]     the benchmarks; bench-cluster on the local cluster"
+	@echo "make bench-tests         the suite's own wall times per layer, parallel beside serial"
+	@echo "make golden              regenerate tests/golden for review"
 
 venv:
 	@PYTHON=$(PYTHON) scripts/venv.sh requirements-dev.txt
@@ -76,6 +90,7 @@ golden: venv
 # Figures, never assertions. QUICK=1 (or `make bench-quick`): every benchmark once, small load.
 QUICK ?=
 bench: venv engine tools
+	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.program_import
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.mock_run
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.nginx_split
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.traffic
@@ -90,6 +105,11 @@ bench-cluster: venv engine
 
 bench-quick:
 	@$(MAKE) --no-print-directory bench QUICK=1
+
+# The suite itself: each layer's wall time and the whole, the slowest tests, on WORKERS
+# processes beside one (minutes: a figure for a quiet machine, not a test).
+bench-tests: venv engine tools
+	$(BIN)/python -m benchmarks.tests
 
 clean:
 	rm -rf rendered .pytest_cache .mypy_cache .ruff_cache .coverage

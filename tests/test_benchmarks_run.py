@@ -1,9 +1,13 @@
 """The benchmarks run end to end, so a change to the program (or the calendar) cannot leave
-the benchmark scripts broken until someone needs their figures: the cheapest one always, all
-of them through `make bench` in short mode where the engine, nginx and wrk are (CI)."""
+the benchmark scripts broken until someone needs their figures: each command of `make bench`
+in short mode (`make bench QUICK=1`), one test per benchmark so that the workers share them.
+`make bench-tests` (benchmarks.tests) runs the whole suite twice and is no test: it would run
+this test inside itself, for minutes."""
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,32 +22,41 @@ pytestmark = pytest.mark.engine
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
-def test_mock_run_benchmark_prints_its_figures() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.mock_run", "--runs", "1"],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
-    assert "resources)" in result.stdout
-    for label in ("warm", "baseline", "ratio", "cold"):
-        assert label in lines, result.stdout
+def bench_recipe() -> list[str]:
+    """The modules `make bench` runs, in its order, from the Makefile's recipe."""
+    recipe = (PROJECT_DIR / "Makefile").read_text().split("\nbench:", 1)[1].split("\n\n", 1)[0]
+    return re.findall(r"-m (benchmarks\.\w+)", recipe)
 
 
-def test_make_bench_in_short_mode_exits_0_and_prints_figures() -> None:
-    """Every benchmark, as `make bench` runs them, on the real clock (an approval relative to
-    now, so no date breaks it) in short mode; figures are printed, never asserted."""
+# What each benchmark prints among its figures (a benchmark asserts nothing itself).
+FIGURES: dict[str, tuple[str, ...]] = {
+    "benchmarks.program_import": ("import program median", "heavy libraries loaded none"),
+    "benchmarks.mock_run": ("resources)", "warm", "baseline", "ratio", "cold"),
+    "benchmarks.nginx_split": ("GET/s", "nginx/direct ratio"),
+    "benchmarks.traffic": ("vs plain",),
+    "benchmarks.policy_check": ("whole check",),
+    "benchmarks.engine": ("preview median",),
+    "benchmarks.watch_rollback": ("trigger visible -> rollback up done",),
+    "benchmarks.report": ("ratio",),
+}
+
+
+def test_every_benchmark_of_make_bench_is_run_here() -> None:
+    assert bench_recipe() == list(FIGURES)
+
+
+@pytest.mark.parametrize("module", list(FIGURES))
+def test_make_bench_in_short_mode_exits_0_and_prints_figures(module: str) -> None:
+    """Each benchmark exactly as `make bench QUICK=1` runs it (one test each, so the workers
+    share them), on the real clock (an approval relative to now, so no date breaks it) in
+    short mode; figures are printed, never asserted."""
     require_tool("nginx", "nginx-light")
     require_tool("wrk", "wrk")
     or_missing(engine_bin)
-    make = require_tool("make", "make")
     result = subprocess.run(
-        [make, "--no-print-directory", "bench", "QUICK=1"],
+        [sys.executable, "-m", module],
         cwd=PROJECT_DIR,
+        env={**os.environ, "BENCH_QUICK": "1"},
         capture_output=True,
         text=True,
         check=False,
@@ -51,18 +64,6 @@ def test_make_bench_in_short_mode_exits_0_and_prints_figures() -> None:
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    # Every benchmark the bench target runs says it ran in short mode.
-    recipe = (PROJECT_DIR / "Makefile").read_text().split("\nbench:", 1)[1].split("\n\n", 1)[0]
-    benchmarks = recipe.count("-m benchmarks.")
-    assert benchmarks >= 6
-    assert result.stdout.count("short mode (BENCH_QUICK=1)") == benchmarks, result.stdout
-    for figure in (
-        "ratio",
-        "GET/s",
-        "nginx/direct ratio",
-        "whole check",
-        "preview median",
-        "trigger visible -> rollback up done",
-        "vs plain",
-    ):
+    assert result.stdout.count("short mode (BENCH_QUICK=1)") == 1, result.stdout
+    for figure in FIGURES[module]:
         assert figure in result.stdout, result.stdout

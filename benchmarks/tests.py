@@ -1,0 +1,125 @@
+"""How long the test suite takes: the figure `make test` is held to (5 minutes warm on 2 cores).
+
+    python -m benchmarks.tests [--workers 2] [--layers unit,policy] [--no-serial]
+    make bench-tests
+
+Runs, each through make as a developer does: `make lint`, `make typecheck`, the whole suite
+once as `make test` runs it (`make test-all`: every layer in one session on WORKERS xdist
+workers, with coverage), then each layer alone (`make test-<layer>`) on WORKERS workers and
+on one (WORKERS=0: serial), and prints the wall time of each beside the serial one (a ratio),
+the whole, the slowest 15 tests of the whole run, the program's import for `pulumi up` in dev
+(benchmarks.program_import) and the load average before and after: on a shared machine the
+figures are only as quiet as it was. Tens of minutes of work; it asserts nothing, and no test
+runs it (tests/test_benchmarks_run.py runs the `make bench` scripts in short mode).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.layers import NAMES
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SLOWEST = 15
+
+
+@dataclass
+class Timed:
+    label: str
+    seconds: float
+    code: int
+    tail: str
+
+
+def make(*targets: str, **variables: str) -> Timed:
+    command = [
+        "make",
+        "--no-print-directory",
+        *targets,
+        *(f"{k}={v}" for k, v in variables.items()),
+    ]
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    return Timed(" ".join(command[2:]), seconds, result.returncode, lines[-1] if lines else "")
+
+
+def test_times(junit: Path) -> list[tuple[str, float]]:
+    """(test id, seconds) of every test case in a JUnit XML report (setup included)."""
+    cases = ET.parse(junit).getroot().iter("testcase")
+    return [
+        (f"{c.get('classname', '')}::{c.get('name', '')}", float(c.get("time") or 0.0))
+        for c in cases
+    ]
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
+def show(timed: Timed) -> None:
+    status = "" if timed.code == 0 else f"   EXIT {timed.code}: {timed.tail}"
+    print(f"  {timed.label:<40} {timed.seconds:8.1f} s{status}", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--workers", default="2")
+    parser.add_argument("--layers", default=",".join(NAMES))
+    parser.add_argument("--no-serial", action="store_true", help="skip the serial runs")
+    args = parser.parse_args()
+    layers = [name for name in args.layers.split(",") if name]
+    print(f"the test suite, {args.workers} workers beside 1; {load()}", flush=True)
+    lint, typecheck = make("lint"), make("typecheck")
+    show(lint)
+    show(typecheck)
+    with tempfile.TemporaryDirectory() as folder:
+        junit = Path(folder) / "whole.xml"
+        whole = make("test-all", WORKERS=args.workers, PYTEST_ARGS=f"--junitxml={junit}")
+        show(whole)
+        slowest = sorted(test_times(junit), key=lambda t: -t[1])[:SLOWEST] if junit.exists() else []
+    everything = lint.seconds + typecheck.seconds + whole.seconds
+    print(f"  {'make test (lint + typecheck + all)':<40} {everything:8.1f} s")
+    print(f"\nper layer alone (make test-<layer>): {args.workers} workers | serial | ratio")
+    serial_total = 0.0
+    for name in layers:
+        parallel = make(f"test-{name}", WORKERS=args.workers)
+        serial = None if args.no_serial else make(f"test-{name}", WORKERS="0")
+        serial_text = (
+            ""
+            if serial is None
+            else f"{serial.seconds:8.1f} s  {serial.seconds / parallel.seconds:5.2f}x"
+        )
+        serial_total += 0.0 if serial is None else serial.seconds
+        codes = {parallel.code, *(() if serial is None else (serial.code,))}
+        failed = "" if codes == {0} else f"   EXIT {sorted(codes)}: {parallel.tail}"
+        print(f"  {name:<10} {parallel.seconds:8.1f} s  {serial_text}{failed}", flush=True)
+    if not args.no_serial:
+        ratio = serial_total / whole.seconds if whole.seconds else 0.0
+        print(
+            f"  {'whole':<10} {whole.seconds:8.1f} s  {serial_total:8.1f} s  {ratio:5.2f}x"
+            "   (serial: the layers' serial runs added up)"
+        )
+    print(f"\nslowest {SLOWEST} tests of the whole run (seconds, fixtures they started included)")
+    for test, seconds in slowest:
+        print(f"  {seconds:7.1f}  {test}")
+    print()
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.program_import"], cwd=PROJECT_DIR, check=False
+    )
+    print(f"\nafter: {load()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
