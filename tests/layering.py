@@ -12,6 +12,7 @@ import json
 import os
 
 import pytest
+from _pytest.nodeid import coerce_node_id
 
 from harness.layers import LAYERS, NAMES, layer
 
@@ -112,4 +113,29 @@ class _AfterSelection:
     ) -> None:
         items[:] = _stand_in_for_absent(config, items)
         # Stable: a module's tests stay together and in order (module fixtures set up once).
-        items.sort(key=lambda item: RUN_ORDER.index(next(iter(layers_of(item)))))
+        items.sort(key=_run_order)
+        if hasattr(config, "workerinput") and config.getvalue("loadgroup"):
+            _name_groups(items)
+
+
+def _name_groups(items: list[pytest.Item]) -> None:
+    """`--dist loadgroup` sends the tests whose node id ends in `@<group>` to one worker.
+    pytest-xdist 3.8 appends the suffix by setting `item._nodeid`, which pytest 9 no longer
+    reads (a node id is `str(item._id)`), so every test went to any worker and a module
+    fixture ran once per worker; this sets it where pytest 9 reads it."""
+    for item in items:
+        groups = sorted(
+            {
+                str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                for m in item.iter_markers("xdist_group")
+            }
+        )
+        if groups and "@" not in item.nodeid.rsplit("]", 1)[-1]:
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(groups)}")
+
+
+def _run_order(item: pytest.Item) -> tuple[int, int]:
+    """Slowest layer first and, in a layer, the groups first: a group is one long chain on
+    one worker (a walked stack, a cluster), best started while the other worker has work."""
+    (name,) = layers_of(item)
+    return RUN_ORDER.index(name), 0 if item.get_closest_marker("xdist_group") else 1

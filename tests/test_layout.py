@@ -4,6 +4,7 @@ the engine copy carries what `pulumi up` runs and no machine's secrets-provider 
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +158,61 @@ def test_a_test_without_a_layer_stops_the_run(tmp_path: Path) -> None:
     output = result.stdout + result.stderr
     assert result.returncode == pytest.ExitCode.USAGE_ERROR, output
     assert "test_unlayered.py: none" in output
+
+
+GROUPED = """
+import os
+import pytest
+
+pytestmark = [pytest.mark.unit, pytest.mark.xdist_group("one")]
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    with open(os.environ["SETUPS"], "a") as log:
+        log.write(os.environ.get("PYTEST_XDIST_WORKER", "main") + "\\n")
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_grouped(shared, n):
+    pass
+"""
+SPREAD = """
+import pytest
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_spread(n):
+    pass
+"""
+
+
+def test_a_group_runs_on_one_worker_with_its_module_fixture_set_up_once(tmp_path: Path) -> None:
+    """What `make test` relies on for a walked stack or a cluster shared by a module: under
+    `-n 2 --dist loadgroup`, one worker and one setup."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_grouped.py").write_text(GROUPED)
+    (tmp_path / "test_spread.py").write_text(SPREAD)
+    setups = tmp_path / "setups.log"
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-p", "tests.layering", "-p", "no:cacheprovider"),
+            *("-c", str(tmp_path / "pytest.ini"), "-n", "2", "--dist", "loadgroup", "-v"),
+            str(tmp_path),
+        ],
+        cwd=PROJECT_DIR,
+        env={**os.environ, "SETUPS": str(setups)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(setups.read_text().split()) == 1, result.stdout
+    workers = {
+        line.split()[0]
+        for line in result.stdout.splitlines()
+        if line.startswith("[gw") and "test_grouped" in line
+    }
+    assert len(workers) == 1, result.stdout
