@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import glob
 import os
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from harness.tooling import ToolMissing
 
@@ -33,3 +34,20 @@ def shifted_clock(offset: timedelta) -> dict[str, str]:
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",
         "FAKETIME_DONT_RESET": "1",
     }
+
+
+@dataclass
+class ProgramClock:
+    """The program's clock over a series of `pulumi up`s: real time plus an offset that only
+    grows, so a soak is passed by moving the clock past its end instead of waiting it out,
+    and the program never sees time go back."""
+
+    offset: timedelta = timedelta(0)
+
+    def env(self) -> dict[str, str]:
+        """Environment for the next run (none while the clock is not moved)."""
+        return shifted_clock(self.offset) if self.offset else {}
+
+    def move_past(self, moment: datetime, margin: timedelta = timedelta(seconds=1)) -> None:
+        """From now on the program's clock reads later than `moment`."""
+        self.offset = max(self.offset, moment - datetime.now(UTC) + margin)

@@ -19,7 +19,8 @@ from harness.engine import EngineProject, make_project
 from harness.engine_templates import Templates
 from harness.mockrun import MockRun
 from harness.scenarios import STACK_SECRETS, TEST_ALERTING, TEST_REDIS_PASSWORD
-from tests import engine_stacks
+from tests import dev_walk, engine_stacks
+from tests.dev_walk import Walk
 from tests.engine_stacks import Deployed
 from tests.tooling import or_missing
 
@@ -107,3 +108,16 @@ def dev_at_10(engine_templates: Templates, tmp_path: Path) -> EngineProject:
         lambda: engine_templates.copy("dev-at-10", engine_stacks.dev_at_10, tmp_path)
     )
     return project
+
+
+@pytest.fixture(scope="session")
+def dev_walk_template(engine_templates: Templates) -> tuple[EngineProject, Walk]:
+    """The recorded release walk of dev (tests/dev_walk.py), walked once per run. The project
+    is the template's: copy it (harness.engine.copy_project) before running anything on it."""
+    project, record = or_missing(lambda: engine_templates.built("dev-walk", dev_walk.walk_dev))
+    return project, Walk.from_record(record)
+
+
+@pytest.fixture
+def walked_dev(dev_walk_template: tuple[EngineProject, Walk]) -> Walk:
+    return dev_walk_template[1]

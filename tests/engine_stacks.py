@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.engine import EngineProject
+from harness.scenarios import TEST_REDIS_PASSWORD
 
 
 @dataclass
@@ -24,3 +25,29 @@ def dev_at_10(project: EngineProject) -> None:
     deploy_dev(project)
     project.configure("dev", {"canaryVersion": "v1.3.0", "canaryPhase": "10"})
     project.up("dev")
+
+
+GATED_NAMESPACE = "qa"  # the namespace a test's Prometheus serves the canary's series for
+PROMETHEUS_DOWN = "http://127.0.0.1:9"  # nothing listens: set per test to a live one
+
+
+def gated_at_10(project: EngineProject) -> None:
+    """A staging-rules stack `qa` in render mode with a canary at 10 and no soak to wait out:
+    its next step forward asks the analysis (starting a canary does not: no data yet)."""
+    project.init_stack("qa")
+    project.configure(
+        "qa",
+        {
+            "environment": "staging",
+            "namespace": GATED_NAMESPACE,
+            "renderDirectory": "rendered/qa",
+            "stableVersion": "v1.2.2",
+            "redisPassword": TEST_REDIS_PASSWORD,
+            "monitoring.prometheusUrl": PROMETHEUS_DOWN,
+            **{f"soak.{phase}": "0s" for phase in ("10", "50", "100")},
+        },
+        secret={"redisPassword"},
+    )
+    project.up("qa")
+    project.configure("qa", {"canaryVersion": "v1.3.0", "canaryPhase": "10"})
+    project.up("qa")

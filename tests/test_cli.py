@@ -16,6 +16,8 @@ from harness.engine import EngineProject
 from harness.prometheus import LivePrometheus, Scenario, TrackLoad, live_prometheus
 from harness.scenarios import TEST_ALERTING, TEST_REDIS_PASSWORD
 from involution.config_monitoring import MonitoringSettings
+from tests.dev_walk import Walk
+from tests.engine_stacks import Deployed
 from tests.tooling import require_tool
 
 pytestmark = pytest.mark.engine
@@ -54,53 +56,49 @@ def test_the_console_script_is_installed_in_the_venv() -> None:
         assert verb in result.stdout
 
 
-def test_verbs_walk_a_release_and_every_misuse_has_its_exit_code(
-    engine_project: EngineProject,
-) -> None:
-    project = engine_project
-    project.init_stack("dev")
-    run(project, "status", "--stack", "ghost", expect=exit_codes.UNKNOWN_STACK)
-    assert "not deployed yet" in run(project, "status", "--stack", "dev")
-    project.up("dev")
-    assert "nothing to advance" in run(
-        project, "advance", "--stack", "dev", expect=exit_codes.NOTHING_TO_DO
-    )
-    assert "nothing to roll back" in run(
-        project, "rollback", "--stack", "dev", expect=exit_codes.NOTHING_TO_DO
-    )
-    assert "is not a semver tag" in run(
-        project, "start", "--stack", "dev", "latest", expect=exit_codes.USAGE
-    )
-    run(project, "start", "--stack", "dev", "v1.3.0", "--reason", "CHG-12 go")
-    outputs = project.outputs("dev")
+def test_verbs_walk_a_release_and_every_misuse_has_its_exit_code(walked_dev: Walk) -> None:
+    """Read from the recorded walk of dev (tests/dev_walk.py), which runs every verb."""
+
+    def said(name: str, expect: int = exit_codes.OK) -> str:
+        step = walked_dev.step(name)
+        assert step.code == expect, f"{step.command}: {step.output}"
+        assert "Traceback" not in step.output
+        return step.output
+
+    said("status of an unknown stack", exit_codes.UNKNOWN_STACK)
+    assert "not deployed yet" in said("status before the first up")
+    assert "nothing to advance" in said("advance with nothing live", exit_codes.NOTHING_TO_DO)
+    assert "nothing to roll back" in said("rollback with nothing live", exit_codes.NOTHING_TO_DO)
+    assert "is not a semver tag" in said("start latest", exit_codes.USAGE)
+    said("start")
+    outputs = walked_dev.step("start").outputs
     assert (outputs["phase"], outputs["canaryVersion"]) == ("10", "v1.3.0")
     assert outputs["releaseLog"][-1]["reason"] == "start the canary of v1.3.0 at 10%: CHG-12 go"
-    assert "releaseReason" not in (project.root / "Pulumi.dev.yaml").read_text()
-    assert "is live at phase 10" in run(
-        project, "start", "--stack", "dev", "v1.4.0", expect=exit_codes.NOTHING_TO_DO
-    )
-    run(project, "advance", "--stack", "dev")
-    run(project, "advance", "--stack", "dev")
-    assert "next step is `involution promote`" in run(
-        project, "advance", "--stack", "dev", expect=exit_codes.NOTHING_TO_DO
-    )
-    run(project, "rollback", "--stack", "dev", "--staged")
-    assert project.outputs("dev")["phase"] == "50"
-    status = run(project, "status", "--stack", "dev")
+    assert "is live at phase 10" in said("start while live", exit_codes.NOTHING_TO_DO)
+    said("advance to 100")
+    assert "next step is `involution promote`" in said("advance past 100", exit_codes.NOTHING_TO_DO)
+    said("staged rollback")
+    assert walked_dev.step("staged rollback").outputs["phase"] == "50"
+    status = said("status at 50")
     assert "phase          50" in status and "canary         v1.3.0 (50%)" in status
-    run(project, "advance", "--stack", "dev")
-    run(project, "promote", "--stack", "dev")
-    promoted = project.outputs("dev")
+    said("advance to 100 again")
+    said("promote")
+    promoted = walked_dev.step("promote").outputs
     assert (promoted["stableVersion"], promoted["phase"]) == ("v1.3.0", "none")
-    history = json.loads(project.pulumi("stack", "history", "--json", "--stack", "dev").stdout)
-    assert history[0]["message"] == "promote v1.3.0 to stable"
+    message = {u["message"] for u in walked_dev.updates()}
+    assert "promote v1.3.0 to stable" in message
 
 
-def test_a_refused_step_changes_nothing_and_says_why(engine_project: EngineProject) -> None:
-    project = engine_project
-    project.init_stack("dev")
+def test_the_reason_stays_out_of_the_stack_file(
+    dev_walk_template: tuple[EngineProject, Walk],
+) -> None:
+    project, _ = dev_walk_template
+    assert "releaseReason" not in (project.root / "Pulumi.dev.yaml").read_text()
+
+
+def test_a_refused_step_changes_nothing_and_says_why(deployed_dev: Deployed) -> None:
+    project = deployed_dev.project
     project.set("dev", "soak.10", "1h", path=True)
-    project.up("dev")
     run(project, "start", "--stack", "dev", "v1.3.0")
     before = project.pulumi("config", "--json", "--stack", "dev").stdout
     refused = run(project, "advance", "--stack", "dev", expect=exit_codes.REFUSED)
@@ -125,11 +123,9 @@ def test_production_start_without_approval_is_refused(engine_project: EngineProj
 
 
 def test_analyze_reports_numbers_and_prometheus_down_has_its_code(
-    engine_project: EngineProject, prometheus: LivePrometheus
+    deployed_dev: Deployed, prometheus: LivePrometheus
 ) -> None:
-    project = engine_project
-    project.init_stack("dev")
-    project.up("dev")
+    project = deployed_dev.project
     assert "nothing to analyze" in run(
         project, "analyze", "--stack", "dev", expect=exit_codes.NOTHING_TO_DO
     )
@@ -166,12 +162,10 @@ def test_analyze_reports_numbers_and_prometheus_down_has_its_code(
 
 
 def test_watch_rolls_a_failing_canary_back_by_itself(
-    engine_project: EngineProject, prometheus: LivePrometheus, tmp_path: Path
+    deployed_dev: Deployed, prometheus: LivePrometheus
 ) -> None:
-    project = engine_project
-    project.init_stack("dev")
+    project = deployed_dev.project
     project.set("dev", "monitoring.prometheusUrl", prometheus.url, path=True)
-    project.up("dev")
     run(project, "start", "--stack", "dev", "v1.3.0")
     watched = run(project, "watch", "--stack", "dev", "--once")
     assert "rollback" in watched

@@ -1,17 +1,21 @@
 """The real engine: `pulumi up` of the dev stack in render mode, a whole release walked with
-`pulumi config set` + `pulumi up`, and bad config stopped with the program's own message."""
+`pulumi config set` + `pulumi up` and `involution` (the recorded walk of tests/dev_walk.py),
+and bad config stopped with the program's own message."""
 
 from __future__ import annotations
 
 import pytest
 
-from harness.engine import EngineProject, history
+from harness.engine import EngineProject
 from tests.conftest import TEST_ALERTING, TEST_REDIS_PASSWORD
+from tests.dev_walk import Walk
+from tests.engine_stacks import Deployed
 from tests.nginx_parse import upstream_weights
 
 pytestmark = pytest.mark.engine
 
 RENDERED = "rendered/dev"
+STABLE, CANARY = "engine-stable:8080", "engine-canary:8080"
 
 
 def weights(project: EngineProject) -> dict[str, int]:
@@ -19,12 +23,10 @@ def weights(project: EngineProject) -> dict[str, int]:
 
 
 def test_dev_stack_deploys_in_render_mode_and_a_second_up_changes_nothing(
-    engine_project: EngineProject,
+    deployed_dev: Deployed,
 ) -> None:
-    project = engine_project
-    project.init_stack("dev")
-    first = project.up("dev")
-    assert "created" in first.stdout
+    project = deployed_dev.project
+    assert "created" in deployed_dev.first_up
     kinds = {d["kind"] for d in project.rendered(RENDERED)}
     assert {"Namespace", "Deployment", "Service", "ConfigMap", "NetworkPolicy"} <= kinds
     assert {"PrometheusRule", "ServiceMonitor"} <= kinds
@@ -36,53 +38,57 @@ def test_dev_stack_deploys_in_render_mode_and_a_second_up_changes_nothing(
     assert no_changes.returncode == 0, no_changes.stdout + no_changes.stderr
 
 
+# The recorded walk's steps that change what is deployed, and the upstream each leaves.
+WALK_WEIGHTS = {
+    "first up": {STABLE: 100},
+    "start": {STABLE: 90, CANARY: 10},
+    "50 by config": {STABLE: 50, CANARY: 50},
+    "advance to 100": {CANARY: 100},
+    "staged rollback": {STABLE: 50, CANARY: 50},
+    "advance to 100 again": {CANARY: 100},
+    # Promotion: the canary's version becomes stable, the canary goes away.
+    "promote": {STABLE: 100},
+    "next canary at 10": {STABLE: 90, CANARY: 10},
+    "rollback": {STABLE: 100},
+    "close": {STABLE: 100},
+    "patch": {STABLE: 100},
+}
+WALK_PHASES = {
+    "start": "10",
+    "50 by config": "50",
+    "advance to 100": "100",
+    "staged rollback": "50",
+    "promote": "none",
+    "next canary at 10": "10",
+    "rollback": "rollback",
+    "close": "none",
+}
+
+
 def test_a_release_walks_forward_is_promoted_and_the_next_one_rolls_back(
-    engine_project: EngineProject,
+    walked_dev: Walk,
 ) -> None:
-    project = engine_project
-    project.init_stack("dev")
-    project.up("dev")
-    steps: list[tuple[dict[str, str | None], dict[str, int]]] = [
-        (
-            {"canaryVersion": "v1.3.0", "canaryPhase": "10"},
-            {"engine-stable:8080": 90, "engine-canary:8080": 10},
-        ),
-        ({"canaryPhase": "50"}, {"engine-stable:8080": 50, "engine-canary:8080": 50}),
-        ({"canaryPhase": "100"}, {"engine-canary:8080": 100}),
-        # Promotion: the canary's version becomes stable, the canary goes away.
-        (
-            {"stableVersion": "v1.3.0", "canaryVersion": None, "canaryPhase": "none"},
-            {"engine-stable:8080": 100},
-        ),
-        (
-            {"canaryVersion": "v1.4.0", "canaryPhase": "10"},
-            {"engine-stable:8080": 90, "engine-canary:8080": 10},
-        ),
-        ({"canaryPhase": "rollback"}, {"engine-stable:8080": 100}),
-    ]
-    for changes, expected in steps:
-        for key, value in changes.items():
-            if value is None:
-                project.rm("dev", key)
-            else:
-                project.set("dev", key, value)
-        project.up("dev")
-        assert weights(project) == expected, changes
-        outputs = project.outputs("dev")
-        assert outputs["phase"] == changes.get("canaryPhase", outputs["phase"])
-    outputs = project.outputs("dev")
+    for name, expected in WALK_WEIGHTS.items():
+        step = walked_dev.step(name)
+        assert step.code == 0, step.output
+        assert upstream_weights(step.nginx_conf) == expected, name
+        assert step.outputs["phase"] == WALK_PHASES.get(name, step.outputs["phase"]), name
+    refused = walked_dev.step("100 refused")
+    assert refused.code != 0 and "the release path refuses this step" in refused.output
+    assert refused.outputs == walked_dev.step("next canary at 10").outputs  # nothing changed
+    rolled_back = walked_dev.step("rollback")
+    outputs = rolled_back.outputs
     assert outputs["stableVersion"] == "v1.3.0"
     assert outputs["canaryVersion"] == "v1.4.0"
     assert outputs["canaryReplicas"] == 0
-    deployments = {
-        d["metadata"]["name"]: d for d in project.rendered(RENDERED) if d["kind"] == "Deployment"
-    }
+    deployments = rolled_back.deployments
     assert deployments["engine-canary"]["spec"]["replicas"] == 0
     stable_image = deployments["engine-stable"]["spec"]["template"]["spec"]["containers"][0]
     assert stable_image["image"] == "involution-engine:v1.3.0"
-    updates = [entry for entry in history(project, "dev") if entry["kind"] == "update"]
-    assert len(updates) == 1 + len(steps)
-    assert all(entry["result"] == "succeeded" for entry in updates)
+    assert walked_dev.step("patch").outputs["stableVersion"] == "v1.3.1"
+    updates = walked_dev.updates()
+    assert len(updates) == len(WALK_WEIGHTS) + 1  # and the refused one
+    assert [u["result"] for u in updates].count("failed") == 1
 
 
 @pytest.mark.parametrize(
