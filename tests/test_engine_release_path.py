@@ -1,37 +1,41 @@
-"""The release path with the real engine on the file backend: soaks of seconds, every refusal
-printed by `pulumi up`, the override recorded, patch and minor, downgrade, `promoteFrom`."""
+"""The release path with the real engine on the file backend: soaks passed on a moved program
+clock (harness.clock, libfaketime), every refusal printed by `pulumi up`, the override
+recorded, patch and minor, downgrade, `promoteFrom`."""
 
 from __future__ import annotations
 
 import json
-import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
 
+from harness.clock import ProgramClock
 from harness.engine import EngineProject
+from tests.engine_stacks import Deployed
 
 pytestmark = pytest.mark.engine
 
-# Long enough for the refusals a test makes right after a step (each `pulumi` call takes a
-# second or two), short enough to wait out.
-LONG_SOAK = "60s"
-SHORT_SOAK = "25s"
+# Never over while the refusals right after a step run; passed by moving the program's clock.
+SOAK = "1h"
 REFUSED = "the release path refuses this step"
 
 
-def up(project: EngineProject, stack: str, **changes: str | None) -> dict[str, Any]:
+def up(
+    project: EngineProject, stack: str, clock: ProgramClock, **changes: str | None
+) -> dict[str, Any]:
     project.configure(stack, {k.replace("__", "."): v for k, v in changes.items()})
-    project.up(stack)
+    project.pulumi("up", "--yes", "--skip-preview", "--stack", stack, env_extra=clock.env())
     return project.outputs(stack)
 
 
-def refused(project: EngineProject, stack: str, **changes: str | None) -> str:
+def refused(project: EngineProject, stack: str, clock: ProgramClock, **changes: str | None) -> str:
     """`pulumi up` fails with the program's message and changes nothing."""
     before = project.outputs(stack)
     project.configure(stack, {k.replace("__", "."): v for k, v in changes.items()})
-    result = project.pulumi("up", "--yes", "--skip-preview", "--stack", stack, check=False)
+    result = project.pulumi(
+        "up", "--yes", "--skip-preview", "--stack", stack, check=False, env_extra=clock.env()
+    )
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert REFUSED in output, output
@@ -40,40 +44,38 @@ def refused(project: EngineProject, stack: str, **changes: str | None) -> str:
     return output
 
 
-def wait_for_soak(outputs: dict[str, Any]) -> None:
-    until = datetime.fromisoformat(outputs["soakUntil"])
-    time.sleep(max(0.0, (until - datetime.now(UTC)).total_seconds()) + 0.5)
+def pass_soak(clock: ProgramClock, outputs: dict[str, Any]) -> None:
+    clock.move_past(datetime.fromisoformat(outputs["soakUntil"]))
 
 
-def soaked_dev(project: EngineProject, soak: str) -> None:
-    project.init_stack("dev")
-    for phase in ("10", "50", "100"):
-        project.set("dev", f"soak.{phase}", soak, path=True)
-    project.up("dev")
+def soaked_dev(deployed: Deployed) -> EngineProject:
+    project = deployed.project
+    project.configure("dev", {f"soak.{phase}": SOAK for phase in ("10", "50", "100")})
+    return project
 
 
-def test_walk_with_soaks_refusals_and_an_override(engine_project: EngineProject) -> None:
-    project = engine_project
-    soaked_dev(project, LONG_SOAK)
-    message = refused(project, "dev", canaryVersion="v1.3.0", canaryPhase="50")
+def test_walk_with_soaks_refusals_and_an_override(deployed_dev: Deployed) -> None:
+    project = soaked_dev(deployed_dev)
+    clock = ProgramClock()
+    message = refused(project, "dev", clock, canaryVersion="v1.3.0", canaryPhase="50")
     assert "involution:canaryPhase = '50': a next phase of the deployed phase none: none, 10" in (
         message
     )
-    at10 = up(project, "dev", canaryPhase="10")
+    at10 = up(project, "dev", clock, canaryPhase="10")
     assert at10["phase"] == "10"
     assert at10["soakUntil"] > at10["phaseSince"]
     assert at10["nextCommands"]["advanceAllowed"].startswith("from ")
 
-    inside = refused(project, "dev", canaryPhase="50")
-    assert "involution:soak.10 = '1m': phase 10 live for" in inside
-    assert "of its 1m soak" in inside and "left" in inside
-    assert "involution:canaryPhase = '100'" in refused(project, "dev", canaryPhase="100")
-    changed = refused(project, "dev", canaryPhase="10", canaryVersion="v1.4.0")
+    inside = refused(project, "dev", clock, canaryPhase="50")
+    assert "involution:soak.10 = '1h': phase 10 live for" in inside
+    assert "of its 1h soak" in inside and "left" in inside
+    assert "involution:canaryPhase = '100'" in refused(project, "dev", clock, canaryPhase="100")
+    changed = refused(project, "dev", clock, canaryPhase="10", canaryVersion="v1.4.0")
     assert "involution:canaryVersion = 'v1.4.0': v1.3.0, the canary live at phase 10" in changed
 
     project.configure("dev", {"canaryVersion": "v1.3.0"})
-    wait_for_soak(at10)
-    at50 = up(project, "dev", canaryPhase="50")
+    pass_soak(clock, at10)
+    at50 = up(project, "dev", clock, canaryPhase="50")
     assert at50["phase"] == "50"
 
     # One override skips the soak of 50 once, and is recorded.
@@ -83,7 +85,11 @@ def test_walk_with_soaks_refusals_and_an_override(engine_project: EngineProject)
         "releaseOverride.ticket": "CHG-7",
     }
     at100 = up(
-        project, "dev", canaryPhase="100", **{k.replace(".", "__"): v for k, v in override.items()}
+        project,
+        "dev",
+        clock,
+        canaryPhase="100",
+        **{k.replace(".", "__"): v for k, v in override.items()},
     )
     last = at100["releaseLog"][-1]
     assert (last["step"], last["from"], last["phase"]) == ("advance", "50", "100")
@@ -98,15 +104,17 @@ def test_walk_with_soaks_refusals_and_an_override(engine_project: EngineProject)
         deployments["engine-canary"]["metadata"]["annotations"]["involution.dev/release-override"]
     )
     assert record["ticket"] == "CHG-7"
-    again = refused(project, "dev", stableVersion="v1.3.0", canaryVersion=None, canaryPhase="none")
+    again = refused(
+        project, "dev", clock, stableVersion="v1.3.0", canaryVersion=None, canaryPhase="none"
+    )
     assert "involution:releaseOverride = " in again and "one override skips one soak" in again
 
     # Steps back are never blocked by the soak.
     project.configure("dev", {"stableVersion": "v1.2.2", "canaryVersion": "v1.3.0"})
-    assert up(project, "dev", canaryPhase="50", releaseOverride=None)["phase"] == "50"
-    assert up(project, "dev", canaryPhase="10")["phase"] == "10"
-    assert up(project, "dev", canaryPhase="rollback")["canaryWeight"] == 0
-    closed = up(project, "dev", canaryPhase="none", canaryVersion=None)
+    assert up(project, "dev", clock, canaryPhase="50", releaseOverride=None)["phase"] == "50"
+    assert up(project, "dev", clock, canaryPhase="10")["phase"] == "10"
+    assert up(project, "dev", clock, canaryPhase="rollback")["canaryWeight"] == 0
+    closed = up(project, "dev", clock, canaryPhase="none", canaryVersion=None)
     steps = [(e["from"], e["phase"]) for e in closed["releaseLog"]]
     assert steps == [
         ("-", "none"),
@@ -121,37 +129,36 @@ def test_walk_with_soaks_refusals_and_an_override(engine_project: EngineProject)
 
 
 def test_promotion_waits_for_its_soak_then_patch_minor_and_downgrade(
-    engine_project: EngineProject,
+    deployed_dev: Deployed,
 ) -> None:
-    project = engine_project
-    soaked_dev(project, SHORT_SOAK)
-    up(project, "dev", canaryVersion="v1.3.0", canaryPhase="10")
+    project = soaked_dev(deployed_dev)
+    clock = ProgramClock()
+    up(project, "dev", clock, canaryVersion="v1.3.0", canaryPhase="10")
     for phase in ("50", "100"):
-        outputs = project.outputs("dev")
-        wait_for_soak(outputs)
-        up(project, "dev", canaryPhase=phase)
+        pass_soak(clock, project.outputs("dev"))
+        up(project, "dev", clock, canaryPhase=phase)
     promote = {"stableVersion": "v1.3.0", "canaryVersion": None, "canaryPhase": "none"}
-    assert "involution:soak.100 = '25s'" in refused(project, "dev", **promote)
-    wait_for_soak(project.outputs("dev"))
-    promoted = up(project, "dev", **promote)
+    assert f"involution:soak.100 = '{SOAK}'" in refused(project, "dev", clock, **promote)
+    pass_soak(clock, project.outputs("dev"))
+    promoted = up(project, "dev", clock, **promote)
     assert (promoted["stableVersion"], promoted["releaseLog"][-1]["step"]) == ("v1.3.0", "promote")
 
-    patched = up(project, "dev", stableVersion="v1.3.1")
+    patched = up(project, "dev", clock, stableVersion="v1.3.1")
     assert (patched["stableVersion"], patched["releaseLog"][-1]["step"]) == ("v1.3.1", "patch")
-    minor = refused(project, "dev", stableVersion="v1.4.0")
+    minor = refused(project, "dev", clock, stableVersion="v1.4.0")
     assert "involution:stableVersion = 'v1.4.0'" in minor
     assert "only by promotion from 100" in minor
-    older = up(project, "dev", stableVersion="v1.2.2")
+    older = up(project, "dev", clock, stableVersion="v1.2.2")
     assert (older["stableVersion"], older["releaseLog"][-1]["step"]) == ("v1.2.2", "downgrade")
 
 
 def test_promote_from_refuses_until_the_upstream_stack_runs_the_version(
-    engine_project: EngineProject,
+    deployed_dev: Deployed,
 ) -> None:
-    project = engine_project
-    project.init_stack("dev", {"promoteFrom": "qa"})
-    project.up("dev")
-    never = refused(project, "dev", canaryVersion="v1.3.0", canaryPhase="10")
+    project = deployed_dev.project
+    project.set("dev", "promoteFrom", "qa")
+    clock = ProgramClock()  # never moved: no soak in this walk
+    never = refused(project, "dev", clock, canaryVersion="v1.3.0", canaryPhase="10")
     assert "involution:promoteFrom = 'qa': an upstream stack running v1.3.0 as stable first: " in (
         never
     )
@@ -159,13 +166,13 @@ def test_promote_from_refuses_until_the_upstream_stack_runs_the_version(
 
     project.init_stack("qa", {"stableVersion": "v1.2.2", "renderDirectory": "rendered/qa"})
     project.up("qa")
-    assert "qa runs v1.2.2" in refused(project, "dev", canaryPhase="10")
+    assert "qa runs v1.2.2" in refused(project, "dev", clock, canaryPhase="10")
     for changes in (
         {"canaryVersion": "v1.3.0", "canaryPhase": "10"},
         {"canaryPhase": "50"},
         {"canaryPhase": "100"},
         {"stableVersion": "v1.3.0", "canaryVersion": None, "canaryPhase": "none"},
     ):
-        up(project, "qa", **changes)
-    accepted = up(project, "dev", canaryPhase="10")
+        up(project, "qa", clock, **changes)
+    accepted = up(project, "dev", clock, canaryPhase="10")
     assert (accepted["phase"], accepted["canaryVersion"]) == ("10", "v1.3.0")
