@@ -4,57 +4,53 @@ Prometheus is down, a warning in preview, and steps back never ask."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from harness.engine import EngineProject
-from harness.prometheus import LivePrometheus, Scenario, TrackLoad, live_prometheus
-from harness.scenarios import TEST_REDIS_PASSWORD
+from harness.engine_templates import Templates
+from harness.prometheus import Scenario, TrackLoad, live_prometheus
 from involution.config_monitoring import MonitoringSettings
-from tests.tooling import require_tool
+from tests import engine_stacks
+from tests.tooling import or_missing, require_tool
 
 pytestmark = pytest.mark.engine
 
 HEALTHY = {0.05: 0.6, 0.1: 0.9, 0.2: 0.99, 0.3: 1.0}
 STABLE = TrackLoad(rps=180, error_percent=0.05, latency=HEALTHY)
-SCENARIOS = [
-    Scenario("passing", TrackLoad(20, 0.05, HEALTHY), STABLE),
-    Scenario("failing", TrackLoad(20, 4.0, HEALTHY), STABLE),
-]
+PASSING = TrackLoad(20, 0.05, HEALTHY)
+FAILING = TrackLoad(20, 4.0, HEALTHY)
 REFUSED = "the release path refuses this step"
 
 
 # One per test: the series end when it starts, and the analysis asks about the last minutes
 # before now, so a server shared across slow engine tests would run out of recent data.
 @pytest.fixture
-def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePrometheus]:
+def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[TrackLoad], str]]:
+    """Starts a Prometheus whose canary in the stack's namespace has the given load; its URL."""
     binary = require_tool("prometheus", "prometheus")
     promtool = require_tool("promtool", "prometheus")
-    workdir = tmp_path_factory.mktemp("prometheus")
-    with live_prometheus(binary, promtool, SCENARIOS, MonitoringSettings(), workdir) as live:
-        yield live
+    with contextlib.ExitStack() as running:
+
+        def start(canary: TrackLoad) -> str:
+            scenario = Scenario(engine_stacks.GATED_NAMESPACE, canary, STABLE)
+            workdir = tmp_path_factory.mktemp("prometheus")
+            live = live_prometheus(binary, promtool, [scenario], MonitoringSettings(), workdir)
+            return running.enter_context(live).url
+
+        yield start
 
 
-def staging_canary(project: EngineProject, stack: str, namespace: str, url: str) -> None:
-    """A staging-rules stack in render mode with a canary at 10 and no soak to wait out."""
-    project.init_stack(
-        stack,
-        {
-            "environment": "staging",
-            "namespace": namespace,
-            "renderDirectory": f"rendered/{stack}",
-            "stableVersion": "v1.2.2",
-        },
+@pytest.fixture
+def gated_at_10(engine_templates: Templates, tmp_path: Path) -> EngineProject:
+    """A staging-rules stack `qa` with a canary at 10 and no soak (tests/engine_stacks.py)."""
+    project, _ = or_missing(
+        lambda: engine_templates.copy("gated-at-10", engine_stacks.gated_at_10, tmp_path)
     )
-    project.set(stack, "redisPassword", TEST_REDIS_PASSWORD, secret=True)
-    project.set(stack, "monitoring.prometheusUrl", url, path=True)
-    for phase in ("10", "50", "100"):
-        project.set(stack, f"soak.{phase}", "0s", path=True)
-    project.up(stack)
-    project.set(stack, "canaryVersion", "v1.3.0")
-    project.set(stack, "canaryPhase", "10")
-    project.up(stack)  # starting a canary does not ask the analysis: it has no data yet
+    return project
 
 
 def attempt(project: EngineProject, stack: str, command: str) -> tuple[int, str]:
@@ -64,11 +60,11 @@ def attempt(project: EngineProject, stack: str, command: str) -> tuple[int, str]
 
 
 def test_a_passing_analysis_lets_the_step_forward_through(
-    engine_project: EngineProject, prometheus: LivePrometheus
+    gated_at_10: EngineProject, serve: Callable[[TrackLoad], str]
 ) -> None:
-    project = engine_project
-    staging_canary(project, "qa", "passing", prometheus.url)
-    project.set("qa", "canaryPhase", "50")
+    project = gated_at_10
+    url = serve(PASSING)
+    project.configure("qa", {"monitoring.prometheusUrl": url, "canaryPhase": "50"})
     code, output = attempt(project, "qa", "up")
     assert code == 0, output
     assert "canary analysis: advance" in output
@@ -76,14 +72,14 @@ def test_a_passing_analysis_lets_the_step_forward_through(
 
 
 def test_a_rollback_trigger_refuses_up_warns_in_preview_and_steps_back_freely(
-    engine_project: EngineProject, prometheus: LivePrometheus
+    gated_at_10: EngineProject, serve: Callable[[TrackLoad], str]
 ) -> None:
-    project = engine_project
-    staging_canary(project, "qa", "failing", prometheus.url)
-    project.set("qa", "canaryPhase", "50")
+    project = gated_at_10
+    url = serve(FAILING)
+    project.configure("qa", {"monitoring.prometheusUrl": url, "canaryPhase": "50"})
     code, preview = attempt(project, "qa", "preview")
     assert code == 0, preview
-    assert f"pulumi up will ask the canary analysis at {prometheus.url}" in preview
+    assert f"pulumi up will ask the canary analysis at {url}" in preview
     assert "pulumi up will refuse this step: involution:canaryPhase = '50'" in preview
     code, output = attempt(project, "qa", "up")
     assert code != 0
@@ -97,13 +93,12 @@ def test_a_rollback_trigger_refuses_up_warns_in_preview_and_steps_back_freely(
     assert "canary analysis" not in output
 
 
-def test_prometheus_down_refuses_the_step_forward(engine_project: EngineProject) -> None:
-    project = engine_project
-    staging_canary(project, "qa", "passing", "http://127.0.0.1:9")
-    project.set("qa", "canaryPhase", "50")
+def test_prometheus_down_refuses_the_step_forward(gated_at_10: EngineProject) -> None:
+    project = gated_at_10
+    assert project.outputs("qa")["phase"] == "10"
+    down = engine_stacks.PROMETHEUS_DOWN
+    project.configure("qa", {"monitoring.prometheusUrl": down, "canaryPhase": "50"})
     code, output = attempt(project, "qa", "up")
     assert code != 0
-    assert "involution:monitoring.prometheusUrl = 'http://127.0.0.1:9': a Prometheus that" in (
-        output
-    )
+    assert f"involution:monitoring.prometheusUrl = '{down}': a Prometheus that" in output
     assert project.outputs("qa")["phase"] == "10"
