@@ -18,7 +18,8 @@ from involution.config_monitoring import MonitoringSettings
 from involution.prometheus import PrometheusClient, PrometheusError
 from tests.tooling import require_tool
 
-pytestmark = pytest.mark.tools
+# One worker for the whole module (one Prometheus for the module).
+pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("analysis_prometheus")]
 M = MonitoringSettings()
 
 HEALTHY = {0.05: 0.6, 0.1: 0.9, 0.2: 0.99, 0.3: 1.0}  # p95 = 0.1 + 0.1 * 5/9 s = 155.6 ms

@@ -29,7 +29,8 @@ from involution.config_monitoring import MonitoringSettings
 from tests.nginx_parse import upstream_backups, upstream_weights
 from tests.tooling import or_missing, require_tool
 
-pytestmark = pytest.mark.cluster
+# One worker for the whole module (one stack on the live cluster, its tests in order).
+pytestmark = [pytest.mark.cluster, pytest.mark.xdist_group("cluster")]
 
 STACK = "local"
 # Its own namespace, so a developer's own `local` stack (namespace involution) is left alone.

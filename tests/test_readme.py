@@ -26,7 +26,8 @@ from harness.fresh_clone import FreshClone, make_clone
 from harness.readme import BLOCK_MARK, FAIL_MARK, script, walk_blocks
 from tests.tooling import or_missing
 
-pytestmark = pytest.mark.readme
+# One worker for the whole module (the README walk: one module fixture).
+pytestmark = [pytest.mark.readme, pytest.mark.xdist_group("readme")]
 
 README = PROJECT_DIR / "README.md"
 # What the walk must do, as the README's commands spell it: a walk that loses one fails.
