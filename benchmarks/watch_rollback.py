@@ -37,11 +37,9 @@ FAILING = Scenario(
 
 def canary_at_10(base: Path, url: str) -> EngineProject:
     project = make_project(base)
-    project.init_stack("dev")
-    project.set("dev", "monitoring.prometheusUrl", url, path=True)
+    project.init_stack("dev", {"monitoring.prometheusUrl": url})
     project.up("dev")
-    project.set("dev", "canaryVersion", "v1.3.0")
-    project.set("dev", "canaryPhase", "10")
+    project.configure("dev", {"canaryVersion": "v1.3.0", "canaryPhase": "10"})
     project.up("dev")
     return project
 

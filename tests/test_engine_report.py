@@ -63,7 +63,7 @@ def up(
     project.pulumi("up", "--yes", "--skip-preview", "--stack", stack, env_extra=env)
 
 
-def init_gated(project: EngineProject, stack: str, environment: str, url: str) -> None:
+def init_gated(project: EngineProject, stack: str, environment: str, url: str, **more: str) -> None:
     project.init_stack(
         stack,
         {
@@ -73,21 +73,26 @@ def init_gated(project: EngineProject, stack: str, environment: str, url: str) -
             "stableVersion": "v1.2.2",
             "canaryPhase": "none",
             "gates": PASSED,
+            "monitoring.prometheusUrl": url,
+            **{key.replace("__", "."): value for key, value in more.items()},
         },
     )
     project.with_secrets(stack, TEST_REDIS_PASSWORD, TEST_ALERTING)
-    project.set(stack, "monitoring.prometheusUrl", url, path=True)
 
 
 def walk_staging_and_production(project: EngineProject, url: str) -> None:
-    init_gated(project, "staging", "staging", url)
-    for phase in ("10", "50", "100"):
-        project.set("staging", f"soak.{phase}", "0s", path=True)
+    no_soak = {f"soak__{phase}": "0s" for phase in ("10", "50", "100")}
+    init_gated(project, "staging", "staging", url, **no_soak)
     project.up("staging")
-    init_gated(project, "production", "production", url)
-    project.set("production", "promoteFrom", "staging")
     approval = approval_expiring(datetime.now(UTC), timedelta(days=30))
-    project.set("production", "approval", json.dumps(approval))
+    init_gated(
+        project,
+        "production",
+        "production",
+        url,
+        promoteFrom="staging",
+        approval=json.dumps(approval),
+    )
     project.up("production")
     for phase in ("10", "50", "100"):
         up(project, "staging", canaryVersion="v1.3.0", canaryPhase=phase)
