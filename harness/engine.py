@@ -36,6 +36,7 @@ COPIED = (
     "components",
     "program",
     "policies",
+    "release-line.json",
 )
 TEST_PASSPHRASE = "engine-tests-only"
 # Top-level keys of a stack file that belong to one machine's secrets provider, not the release.
