@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from involution.errors import ConfigProblem
@@ -86,6 +87,18 @@ def parse_line(text: str) -> LineState:
     reason = record.get("reason") if isinstance(record.get("reason"), str) else None
     by = record.get("by") if isinstance(record.get("by"), str) else None
     return LineState("stopped" if record["stopped"] else "running", reason, by, at)
+
+
+def read_line_file(path: Path) -> LineState:
+    """The state the file at `path` records; a file that is missing or cannot be read is
+    `unreadable`, which refuses steps forward like a stopped line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        return LineState("unreadable", detail=f"{error.strerror or error} at {path}")
+    except UnicodeDecodeError:
+        return LineState("unreadable", detail=f"not UTF-8 text at {path}")
+    return parse_line(text)
 
 
 @dataclass(frozen=True)
