@@ -48,7 +48,7 @@ class CanaryReleaseArgs:
     # The freeze windows as configured (`FreezeCalendar.as_records`) and when the release
     # step was taken: the policy pack refuses a step forward taken inside a window.
     freeze: tuple[Mapping[str, Any], ...] = ()
-    release_step_at: str | None = None
+    release_step_at: str = ""
     engine_env: Mapping[str, str] = field(default_factory=dict)
     engine_secret_env: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
@@ -76,7 +76,7 @@ def release_annotations(args: CanaryReleaseArgs, track: Track) -> dict[str, str]
     }
     if args.freeze:
         annotations[f"{ANNOTATION_PREFIX}/freeze"] = json.dumps(list(args.freeze), sort_keys=True)
-        if args.release_step_at is not None:
+        if args.release_step_at:
             annotations[f"{ANNOTATION_PREFIX}/release-step-at"] = args.release_step_at
     if args.release_override is not None:
         # Recorded wherever it is configured: the policy pack flags every one.

@@ -172,7 +172,7 @@ def release_freeze_respected(args: ResourceValidationArgs, report: ReportViolati
         if _override_passes(info.override, at, needed, cfg.string("ticketPattern")):
             continue
         report(
-            f"{info.step} of {info.version} at {at.isoformat()} inside the release freeze "
+            f"{info.step} at {at.isoformat()} inside the release freeze "
             f"{stretch.describe} ({stretch.reason}), in effect until {stretch.end.isoformat()}: "
             f"steps forward wait for its end, or a releaseOverride with a ticket and "
             f"{needed} approver(s)",
