@@ -120,6 +120,7 @@ def blast_record(blast: tuple[BlastRadius, ...]) -> dict[str, Any]:
                 "requests": r.requests,
                 "errors": r.errors,
                 "status": r.status,
+                "note": r.note,
                 "rollbacks": [
                     {
                         "from": rfc3339(b.stint.answering_since)
