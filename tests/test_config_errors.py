@@ -403,7 +403,11 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str, str, str]] = [
     ),
     (
         "dev",
-        {"freeze": [{"from": "2026-12-23 00:00", "to": "2027-01-04T08:00:00+01:00", "reason": "x"}]},
+        {
+            "freeze": [
+                {"from": "2026-12-23 00:00", "to": "2027-01-04T08:00:00+01:00", "reason": "x"}
+            ]
+        },
         "freeze[0]",
         "{'from': '2026-12-23 00:00', 'to': '2027-01-04T08:00:00+01:00', 'reason': 'x'}",
         "`from` as an RFC 3339 time with its offset",
