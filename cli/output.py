@@ -86,9 +86,10 @@ def print_status(release: ReleaseStack, now: datetime) -> None:
     print(f"stack          {release.name}")
     for line in status_lines(release.outputs(), now, load_last_analysis(release.name)):
         print(line)
-    for line in update_lines(release.name, release.last_update(), release.config()):
+    config = release.config()
+    for line in update_lines(release.name, release.last_update(), config):
         print(line)
-    for line in hold_lines(release.config(), project_line(), now):
+    for line in hold_lines(config, project_line(), now):
         print(line)
 
 
