@@ -200,7 +200,11 @@ def measure_stint(stint: Stint, client: Querier) -> BlastRadius:
         return BlastRadius(stint, None, None, f"{TOO_FEW}: {why}")
     requests = _value(client.query(f"sum(increase({canary}[{span}s]))", end))
     if requests is None:
-        why = f"no series of {where} from {rfc3339(start)} to {rfc3339(end)}"
+        # Samples at its start, yet no increase: fewer than two samples in the stint.
+        why = (
+            f"fewer than two samples of {where} in the {span}s from {rfc3339(start)} to "
+            f"{rfc3339(end)}: too short for Prometheus's increase() at its scrape interval"
+        )
         return BlastRadius(stint, None, None, f"{TOO_FEW}: {why}")
     failing = requests_selector(m, stint.namespace, track="canary", errors=True)
     errors = _value(client.query(f"sum(increase({failing}[{span}s]))", end))

@@ -276,3 +276,16 @@ def test_a_stint_is_counted_on_the_namespace_and_metric_of_its_rollback() -> Non
         'sum(count_over_time(http_requests_total{namespace="engine-prod",track="canary"}[300s]))',
         'count(count_over_time(http_requests_total{namespace="engine-prod"}[300s]))',
     ]
+
+
+def test_a_stint_shorter_than_two_samples_is_too_few_data() -> None:
+    class OneSample(FakePrometheus):
+        def query(self, promql: str, at: datetime | None = None) -> list[Sample]:
+            return [] if promql.startswith("sum(increase(") else super().query(promql, at)
+
+    (blast,) = measured(report_of(dev_walk()), OneSample())
+    assert (blast.requests, blast.errors) == (None, None)
+    assert blast.note.startswith(
+        "too few data: fewer than two samples of involution_http_requests_total of the canary "
+        "(namespace involution) in the 720s from 2026-11-02T11:44:00Z"
+    )

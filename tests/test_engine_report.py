@@ -145,7 +145,11 @@ def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walked]:
         TrackLoad(180, 0.05, HEALTHY_LATENCY),
     )
     scenario = [healthy_scenario(NAMESPACE), dev_canary]
-    with live_prometheus(prometheus, promtool, scenario, MonitoringSettings(), workdir) as live:
+    # A sample a second: the walk's rollback stint lasts seconds (at the usual 15s there would
+    # be fewer than two samples in it, `too few data`).
+    with live_prometheus(
+        prometheus, promtool, scenario, MonitoringSettings(), workdir, step=1
+    ) as live:
         walk_staging_and_production(project, live.url)
         stacks = ("dev", "staging", "production")
         yield Walked(project, {s: history(project, s) for s in stacks}, live.url)
@@ -254,7 +258,7 @@ def test_the_dev_rollbacks_blast_radius_from_prometheus(walked: Walked) -> None:
     blast = record["blastRadius"]
     (release,) = blast["releases"]
     assert (release["version"], release["status"]) == ("v1.4.0", "measured"), release["note"]
-    assert release["requests"] == pytest.approx(20 * seconds, rel=0.02)
+    assert release["requests"] == pytest.approx(20 * seconds, rel=0.05)
     assert release["errors"] == pytest.approx(0.04 * 20 * seconds, rel=0.05)
     assert (blast["requests"], blast["errors"]) == (release["requests"], release["errors"])
     assert record["stacks"]["dev"]["blastRadius"]["requests"] == release["requests"]
