@@ -17,6 +17,7 @@ from typing import Any
 
 from cli import exit_codes, steps
 from cli.last_analysis import save_last_analysis
+from cli.line_verbs import project_line
 from cli.workspace import ReleaseStack
 from involution.analysis import Analysis, analyse
 from involution.errors import ConfigError
@@ -196,6 +197,11 @@ def watch_round(
         reason = " ".join(filter(None, [trigger_summary(analysis), observed, args.reason]))
         return run_step(release, steps.rollback(outputs, staged=False), reason), reason
     advancing = analysis.decision == "advance" and args.auto_advance and _soaked(outputs)
+    line = project_line()
+    if advancing and not line.running:
+        # The program would refuse it; rollbacks above go on whatever the line says.
+        print(f"involution watch {stamp}: {line.describe()}: no step forward", flush=True)
+        return None, None
     if phase is not None and advancing:
         change = steps.promote(outputs) if phase is Phase.P100 else steps.advance(outputs)
         code = run_step(release, change, args.reason or "watch: soak over and analysis passed")

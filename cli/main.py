@@ -1,6 +1,7 @@
 """`involution`: run releases of the project's stacks (status, analyze, start, advance, promote,
-rollback, close, watch, report) through the Pulumi Automation API. Every step is a config change
-and a `pulumi up`, judged by the program's release path as a hand-made change would be."""
+rollback, close, watch, report) through the Pulumi Automation API, and stop or resume the line
+of all of them (stop-the-line, resume). Every step is a config change and a `pulumi up`, judged
+by the program's release path as a hand-made change would be."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from cli import analysis_verbs, exit_codes, report, steps
+from cli import analysis_verbs, exit_codes, line_verbs, report, steps
 from cli.output import print_status
 from cli.workspace import (
     ReleaseStack,
@@ -60,6 +61,7 @@ def parser() -> argparse.ArgumentParser:
     )
     watch.add_argument("--max-rounds", type=int, default=0, help=argparse.SUPPRESS)
     report.add_parser(verbs)
+    line_verbs.add_parsers(verbs)
     for sub in verbs.choices.values():
         if sub.prog.split()[-1] in ("start", "advance", "promote", "rollback", "close", "watch"):
             sub.add_argument(
@@ -130,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.verb == "report":
         return report.run(args, _window(args.since))
+    if args.verb in ("stop-the-line", "resume"):
+        return line_verbs.run(args)
     try:
         release = open_stack(args.stack)
     except UnknownStackError:

@@ -6,9 +6,15 @@ from datetime import datetime
 from typing import Any
 
 from cli.last_analysis import load_last_analysis
+from cli.line_verbs import project_line
 from cli.workspace import ReleaseStack
+from involution.config_freeze import read_freeze
 from involution.config_path import format_duration
+from involution.config_reader import ConfigReader
+from involution.contract import SECRET_KEYS
 from involution.release_history import UpdateRecord
+from involution.release_holds import freeze_notices
+from involution.release_line import LineState
 from involution.release_state import rfc3339
 
 
@@ -66,11 +72,24 @@ def update_lines(
     ]
 
 
+def hold_lines(config: dict[str, str], line: LineState, now: datetime) -> list[str]:
+    """The project's line and the stack's freeze windows: what would hold a step forward."""
+    lines = [f"line           {line.describe()}"]
+    reader = ConfigReader(config, SECRET_KEYS)
+    notices = freeze_notices(read_freeze(reader), now)
+    lines += [f"freeze         {p.describe()}" for p in reader.problems]
+    lines += [f"freeze         {notice}" for notice in notices]
+    return lines
+
+
 def print_status(release: ReleaseStack, now: datetime) -> None:
     print(f"stack          {release.name}")
     for line in status_lines(release.outputs(), now, load_last_analysis(release.name)):
         print(line)
-    for line in update_lines(release.name, release.last_update(), release.config()):
+    config = release.config()
+    for line in update_lines(release.name, release.last_update(), config):
+        print(line)
+    for line in hold_lines(config, project_line(), now):
         print(line)
 
 

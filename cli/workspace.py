@@ -19,6 +19,7 @@ from pulumi import automation as auto
 from involution.contract import NAMESPACE
 from involution.errors import CLUSTER_HEADING, CONFIG_HEADING, PATH_HEADING
 from involution.release_history import UpdateRecord
+from involution.release_line import LINE_FILE
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # A folder with bin/pulumi; INVOLUTION_PULUMI_ROOT points elsewhere (e.g. the engine's own
@@ -201,7 +202,7 @@ def _program_errors(text: str) -> str:
     wanted = []
     for raw in text.splitlines():
         line = raw.strip()
-        if line.startswith("- involution:"):
+        if line.startswith(("- involution:", f"- {LINE_FILE}")):
             wanted.append(f"  {line}")
         elif "error:" in line and "unhandled error" not in line and "exit code" not in line:
             wanted.append(line[line.index("error:") :])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 
@@ -44,6 +45,10 @@ class CanaryReleaseArgs:
     # The step that brought the release to its phase (the last releaseLog entry): the policy
     # pack exempts steps back from the checks that guard traffic moving to a canary.
     release_step: str = "first-deployment"
+    # The freeze windows as configured (`FreezeCalendar.as_records`) and when the release
+    # step was taken: the policy pack refuses a step forward taken inside a window.
+    freeze: tuple[Mapping[str, Any], ...] = ()
+    release_step_at: str = ""
     engine_env: Mapping[str, str] = field(default_factory=dict)
     engine_secret_env: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
@@ -69,6 +74,10 @@ def release_annotations(args: CanaryReleaseArgs, track: Track) -> dict[str, str]
         f"{ANNOTATION_PREFIX}/rollback-target": args.stable_version.tag,
         f"{ANNOTATION_PREFIX}/release-step": args.release_step,
     }
+    if args.freeze:
+        annotations[f"{ANNOTATION_PREFIX}/freeze"] = json.dumps(list(args.freeze), sort_keys=True)
+        if args.release_step_at:
+            annotations[f"{ANNOTATION_PREFIX}/release-step-at"] = args.release_step_at
     if args.release_override is not None:
         # Recorded wherever it is configured: the policy pack flags every one.
         annotations[f"{ANNOTATION_PREFIX}/release-override"] = json.dumps(

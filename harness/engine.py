@@ -36,6 +36,7 @@ COPIED = (
     "components",
     "program",
     "policies",
+    "release-line.json",
 )
 TEST_PASSPHRASE = "engine-tests-only"
 # The alerting keys an operator sets with --secret.

@@ -63,12 +63,14 @@ def _labels(**labels: str) -> str:
     return "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
 
 
-def _counter(name: str, labels: str, per_second: float, end: int) -> list[str]:
+def _counter(
+    name: str, labels: str, per_second: float, end: int, step: int = STEP_SECONDS
+) -> list[str]:
     """A counter growing `per_second` from 0 at end - SPAN to end + AHEAD, one sample every
-    STEP."""
+    `step` seconds."""
     return [
         f"{name}{labels} {per_second * elapsed:.6f} {end - SPAN_SECONDS + elapsed}"
-        for elapsed in range(0, SPAN_SECONDS + AHEAD_SECONDS + 1, STEP_SECONDS)
+        for elapsed in range(0, SPAN_SECONDS + AHEAD_SECONDS + 1, step)
     ]
 
 
@@ -79,7 +81,9 @@ def _tracks(scenarios: Sequence[Scenario]) -> Iterator[tuple[dict[str, str], Tra
                 yield {"namespace": s.namespace, "track": track}, load
 
 
-def openmetrics(scenarios: Sequence[Scenario], m: MonitoringSettings, end: int) -> str:
+def openmetrics(
+    scenarios: Sequence[Scenario], m: MonitoringSettings, end: int, step: int = STEP_SECONDS
+) -> str:
     """The scenarios' series as OpenMetrics text: one family after another, then `# EOF`."""
     requests = m.requests_metric
     latency = m.latency_metric
@@ -90,20 +94,22 @@ def openmetrics(scenarios: Sequence[Scenario], m: MonitoringSettings, end: int) 
         for code, rate in (("200", load.rps - errors), ("500", errors)):
             if rate > 0:
                 labels = _labels(**base, **{m.status_label: code})
-                lines += _counter(requests, labels, rate, end)
+                lines += _counter(requests, labels, rate, end, step)
     lines.append(f"# TYPE {latency} histogram")
     for base, load in _tracks(scenarios):
         for le in BUCKETS:
             labels = _labels(**base, le=f"{le:g}")
-            lines += _counter(f"{latency}_bucket", labels, load.rps * _share(load.latency, le), end)
-        lines += _counter(f"{latency}_bucket", _labels(**base, le="+Inf"), load.rps, end)
-        lines += _counter(f"{latency}_count", _labels(**base), load.rps, end)
-        lines += _counter(f"{latency}_sum", _labels(**base), load.rps * 0.1, end)
+            lines += _counter(
+                f"{latency}_bucket", labels, load.rps * _share(load.latency, le), end, step
+            )
+        lines += _counter(f"{latency}_bucket", _labels(**base, le="+Inf"), load.rps, end, step)
+        lines += _counter(f"{latency}_count", _labels(**base), load.rps, end, step)
+        lines += _counter(f"{latency}_sum", _labels(**base), load.rps * 0.1, end, step)
     lines.append(f"# TYPE {accuracy.removesuffix('_total')} counter")
     for base, load in _tracks(scenarios):
         if load.exports_accuracy:
             per_second = load.accuracy_failures_per_minute / 60
-            lines += _counter(accuracy, _labels(**base), per_second, end)
+            lines += _counter(accuracy, _labels(**base), per_second, end, step)
     lines.append("# EOF")
     return "\n".join(lines) + "\n"
 
@@ -132,12 +138,14 @@ def live_prometheus(
     workdir: Path,
     *,
     port: int | None = None,
+    step: int = STEP_SECONDS,
 ) -> Iterator[LivePrometheus]:
-    """Backfill the scenarios, serve them on a free loopback port, stop on exit."""
+    """Backfill the scenarios (a sample every `step` seconds: 1 for stints of seconds, as an
+    engine test's rollback is), serve them on a free loopback port, stop on exit."""
     now = int(time.time())
     end = now - now % STEP_SECONDS
     metrics, data, config = workdir / "metrics.om", workdir / "data", workdir / "prometheus.yml"
-    metrics.write_text(openmetrics(scenarios, m, end))
+    metrics.write_text(openmetrics(scenarios, m, end, step))
     config.write_text(CONFIG)
     backfill = subprocess.run(
         [promtool, "tsdb", "create-blocks-from", "openmetrics", str(metrics), str(data)],

@@ -64,15 +64,29 @@ class Observations:
     stable: TrackData
 
 
+def requests_selector(
+    m: MonitoringSettings, namespace: str, *, track: Track | None = None, errors: bool = False
+) -> str:
+    """The engine's request counter in `namespace` (one track, or both), its 5xx answers only
+    with `errors`: the series the analysis and the release report's blast radius count."""
+    labels = [f'namespace="{namespace}"']
+    if track is not None:
+        labels.append(f'{TRACK_LABEL}="{track}"')
+    if errors:
+        labels.append(f'{m.status_label}=~"5.."')
+    return f"{m.requests_metric}{{{','.join(labels)}}}"
+
+
 def queries(m: MonitoringSettings, namespace: str) -> dict[str, str]:
     """PromQL of each number, all grouped by track."""
     w = duration(m.rate_window_minutes)
     ns = f'namespace="{namespace}"'
-    errors = f'{{{ns},{m.status_label}=~"5.."}}'
+    requests = requests_selector(m, namespace)
+    errors = requests_selector(m, namespace, errors=True)
     return {
-        RATE: f"sum by ({TRACK_LABEL}) (rate({m.requests_metric}{{{ns}}}[{w}]))",
-        REQUESTS: f"sum by ({TRACK_LABEL}) (increase({m.requests_metric}{{{ns}}}[{w}]))",
-        ERRORS: f"sum by ({TRACK_LABEL}) (increase({m.requests_metric}{errors}[{w}]))",
+        RATE: f"sum by ({TRACK_LABEL}) (rate({requests}[{w}]))",
+        REQUESTS: f"sum by ({TRACK_LABEL}) (increase({requests}[{w}]))",
+        ERRORS: f"sum by ({TRACK_LABEL}) (increase({errors}[{w}]))",
         LATENCY: f"histogram_quantile({m.latency_quantile:g}, sum by (le, {TRACK_LABEL}) "
         f"(rate({m.latency_metric}_bucket{{{ns}}}[{w}])))",
         LATENCY_COUNT: f"sum by ({TRACK_LABEL}) "

@@ -91,6 +91,11 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("network", "who may reach what: monitoring namespace, ingress namespace, egress"),
     ConfigKey("releaseReason", "why the next step is taken; recorded in releaseLog"),
     ConfigKey(
+        "freeze",
+        "release freeze windows: [{from, to, reason}] (RFC 3339) or weekly "
+        "`Fri 16:00 - Mon 08:00 Europe/Berlin`; steps forward refused inside",
+    ),
+    ConfigKey(
         "traffic", "{override, overrideHeader, stickyBy, mirrorPercent}: the router's controls"
     ),
 )

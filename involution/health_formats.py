@@ -11,7 +11,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.openmetrics.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from involution.health_metrics import KPI_METRICS, METRIC_PREFIX
+from involution.blast_radius import BlastRadius, by_release, summed
+from involution.health_metrics import BLAST_METRIC, KPI_METRICS, METRIC_PREFIX
 from involution.release_health import TARGETS, TOO_FEW, HealthReport, format_seconds
 from involution.release_state import rfc3339
 
@@ -99,6 +100,43 @@ def _figures_record(report: HealthReport) -> dict[str, Any]:
         ],
         "status": {f.key: f.status for f in report.figures},
         "targets": {key: t.as_record() for key, t in TARGETS.items()},
+        "blastRadius": blast_record(report.blast_radius),
+    }
+
+
+def blast_record(blast: tuple[BlastRadius, ...]) -> dict[str, Any]:
+    """Per release (each rollback under it) and summed; None with the reason when too few."""
+    requests, errors, note = summed(blast)
+    return {
+        "requests": requests,
+        "errors": errors,
+        "status": "measured" if requests is not None else TOO_FEW,
+        "note": note,
+        "releases": [
+            {
+                "stack": r.stack,
+                "version": r.version.tag,
+                "started": rfc3339(r.started),
+                "requests": r.requests,
+                "errors": r.errors,
+                "status": r.status,
+                "note": r.note,
+                "rollbacks": [
+                    {
+                        "from": rfc3339(b.stint.answering_since)
+                        if b.stint.answering_since
+                        else None,
+                        "rolledBack": rfc3339(b.stint.rolled_back),
+                        "requests": b.requests,
+                        "errors": b.errors,
+                        "status": b.status,
+                        "note": b.note,
+                    }
+                    for b in r.rollbacks
+                ],
+            }
+            for r in by_release(blast)
+        ],
     }
 
 
@@ -160,12 +198,46 @@ RELEASE_HEADER = (
 )
 
 
+BLAST_HEADER = ("Stack", "Version", "Rolled back", "Requests served", "Errors", "Basis")
+
+
+def _count(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _blast_rows(report: HealthReport) -> list[tuple[str, ...]]:
+    return [
+        (
+            b.stint.stack,
+            b.stint.version.tag,
+            rfc3339(b.stint.rolled_back),
+            _count(b.requests),
+            _count(b.errors),
+            b.note,
+        )
+        for b in report.blast_radius
+    ]
+
+
+def _blast_line(report: HealthReport) -> str:
+    requests, errors, note = summed(report.blast_radius)
+    if requests is None:
+        return f"Blast radius of the rollbacks, summed: {note}"
+    return (
+        f"Blast radius of the rollbacks, summed: the canaries answered {_count(requests)} "
+        f"requests, {_count(errors)} of them errors (5xx) ({note})"
+    )
+
+
 def as_markdown(report: HealthReport) -> str:
     lines = [f"## {_title(report)}", "", _counts_line(report), ""]
     lines += _markdown_table(FIGURE_HEADER, _figure_rows(report))
     if report.releases:
         lines += ["", "### Releases", ""]
         lines += _markdown_table(RELEASE_HEADER, _release_rows(report))
+    if report.blast_radius:
+        lines += ["", "### Blast radius of each rollback", "", _blast_line(report), ""]
+        lines += _markdown_table(BLAST_HEADER, _blast_rows(report))
     return "\n".join(lines) + "\n"
 
 
@@ -181,6 +253,8 @@ def as_table(report: HealthReport) -> str:
     lines += _text_table(FIGURE_HEADER, _figure_rows(report))
     if report.releases:
         lines += ["", *_text_table(RELEASE_HEADER, _release_rows(report))]
+    if report.blast_radius:
+        lines += ["", _blast_line(report), *_text_table(BLAST_HEADER, _blast_rows(report))]
     return "\n".join(lines) + "\n"
 
 
@@ -201,6 +275,7 @@ class _HealthCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         yield from _count_metrics(self._reports)
         yield from _kpi_metrics(self._reports)
+        yield from _blast_metrics(self._reports)
         times = GaugeMetricFamily(
             f"{METRIC_PREFIX}_time_to_production_seconds",
             "Each release: first seen on the promoteFrom stack (or its start) to stable",
@@ -256,6 +331,46 @@ def _kpi_metrics(reports: Mapping[str, HealthReport]) -> Iterator[Metric]:
                 met.add_metric([stack, key], 1.0 if figure.status == "met" else 0.0)
         yield family
     yield met
+
+
+def _blast_metrics(reports: Mapping[str, HealthReport]) -> Iterator[Metric]:
+    """Per release (absent when too few data), summed over the window (absent unless every
+    rollback was measured), and how many rollbacks were not."""
+    families = {
+        key: GaugeMetricFamily(f"{BLAST_METRIC}_{key}", text, labels=["stack", "version"])
+        for key, text in (
+            ("requests", "Requests a rolled-back canary answered, start of release to rollback"),
+            ("errors", "Errors (5xx) a rolled-back canary answered, start of release to rollback"),
+        )
+    }
+    sums = {
+        key: GaugeMetricFamily(f"{BLAST_METRIC}_{key}_summed", text, labels=["stack"])
+        for key, text in (
+            ("requests", "Requests the rolled-back canaries answered, every rollback measured"),
+            ("errors", "Errors the rolled-back canaries answered, every rollback measured"),
+        )
+    }
+    unmeasured = GaugeMetricFamily(
+        f"{BLAST_METRIC}_unmeasured_rollbacks",
+        "Rollbacks in the window whose blast radius Prometheus could not give",
+        labels=["stack"],
+    )
+    for stack, report in reports.items():
+        if stack != ALL_STACKS:
+            for release in by_release(report.blast_radius):
+                labels = [release.stack, release.version.tag]
+                if release.requests is not None and release.errors is not None:
+                    families["requests"].add_metric(labels, release.requests)
+                    families["errors"].add_metric(labels, release.errors)
+        requests, errors, _ = summed(report.blast_radius)
+        if requests is not None and errors is not None:
+            sums["requests"].add_metric([stack], requests)
+            sums["errors"].add_metric([stack], errors)
+        missing = sum(1 for b in report.blast_radius if b.requests is None)
+        unmeasured.add_metric([stack], float(missing))
+    yield from families.values()
+    yield from sums.values()
+    yield unmeasured
 
 
 def as_openmetrics(report: HealthReport, per_stack: Mapping[str, HealthReport]) -> str:

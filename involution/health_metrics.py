@@ -18,6 +18,11 @@ KPI_METRICS: Mapping[str, tuple[str, str]] = {
 }
 
 
+# Each rollback's blast radius: `<BLAST_METRIC>_requests` and `_errors` per release,
+# `_requests_summed` and `_errors_summed` per stack, `_unmeasured_rollbacks`.
+BLAST_METRIC = f"{METRIC_PREFIX}_blast_radius"
+
+
 def kpi_metric(key: str) -> str:
     """The full series name of a figure, e.g. `involution_release_mttr_seconds`."""
     name, unit = KPI_METRICS[key]

@@ -15,6 +15,8 @@ from involution.contract import Environment
 from involution.errors import PATH_HEADING, ConfigError, ConfigProblem
 from involution.phases import Phase
 from involution.release_guard import Guard, guard_release
+from involution.release_holds import check_holds
+from involution.release_line import RUNNING, LineState
 from involution.release_live import LiveRelease
 from involution.release_path import DesiredRelease, PathRules, Step, Verdict, judge
 from involution.release_state import (
@@ -32,6 +34,7 @@ class CheckedRelease:
 
     verdict: Verdict
     warnings: tuple[str, ...]
+    notices: tuple[str, ...] = ()  # info lines: when the next freeze window starts or ends
 
 
 def desired_release(settings: Settings) -> DesiredRelease:
@@ -48,11 +51,14 @@ def check_release(
     read_upstream: Callable[[str], UpstreamRelease] | None = None,
     live: LiveRelease | None = None,
     preview: bool = False,
+    line: LineState = RUNNING,
 ) -> CheckedRelease:
     """The step this config asks for; raises one ConfigError naming every refusal.
 
     `deployed` is what the stack's outputs say, `live` what the cluster runs (None: not
-    asked); when they cannot be read or disagree, only a step back passes (release_guard)."""
+    asked); when they cannot be read or disagree, only a step back passes (release_guard).
+    `line` is the state of release-line.json (the program always reads it); a freeze window or
+    a stopped line holds every step forward (release_holds)."""
     desired = desired_release(settings)
     guard = guard_release(
         deployed,
@@ -92,9 +98,24 @@ def check_release(
             f"{override.reason} (approved by {', '.join(override.approved_by)}"
             f"{', ' + override.ticket if override.ticket else ''}); recorded in releaseLog"
         )
+    holds = check_holds(
+        verdict,
+        deployed,
+        calendar=settings.freeze,
+        override=override,
+        environment=settings.environment,
+        line=line,
+        now=now,
+    )
+    problems += holds.problems
+    warnings += holds.warnings
     if problems:
         raise ConfigError(problems, PATH_HEADING)
-    return CheckedRelease(verdict=replace(verdict, problems=()), warnings=tuple(warnings))
+    return CheckedRelease(
+        verdict=replace(holds.verdict, problems=()),
+        warnings=tuple(warnings),
+        notices=holds.notices,
+    )
 
 
 def _judge(

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from involution.blast_radius import BlastRadius, measure, rollback_stints
 from involution.config_path import format_duration
 from involution.release_history import (
     Incident,
@@ -84,6 +85,7 @@ TARGETS: Mapping[str, Target] = {
     )
 }
 MET, MISSED, TOO_FEW, NO_TARGET = "met", "missed", "too few data", "no target"
+NOT_ASKED = "Prometheus not asked"
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,9 @@ class HealthReport:
     incidents: tuple[Incident, ...]
     production_times: tuple[ProductionTime, ...]
     figures: tuple[Figure, ...]
+    # Every rollback in the window; measured by `blast_radius.measure` against Prometheus
+    # (the report's command does), until then `too few data: Prometheus not asked`.
+    blast_radius: tuple[BlastRadius, ...] = ()
 
     def count(self, outcome: str) -> int:
         return sum(1 for r in self.releases if r.outcome == outcome)
@@ -195,6 +200,7 @@ def build_report(
     updates: list[UpdateRecord] = []
     trouble: list[Incident] = []
     times: list[ProductionTime] = []
+    blast: list[BlastRadius] = []
     # A stack another reported stack promotes from: time to production ends on that one.
     feeding = {h.promote_from for h in histories if h.promote_from}
     for history in histories:
@@ -208,6 +214,12 @@ def build_report(
             for i in incidents(history.name, history.updates, steps_of[history.name])
             if start <= i.started <= now
         )
+        stints = [
+            s
+            for s in rollback_stints(history.name, steps_of[history.name])
+            if start <= s.rolled_back <= now
+        ]
+        blast.extend(measure(stints, lambda _: NOT_ASKED))
         if history.name in feeding:
             continue  # its versions' way to production is counted on the stack it feeds
         upstream = history.promote_from
@@ -226,6 +238,7 @@ def build_report(
         incidents=tuple(sorted(trouble, key=lambda i: i.started)),
         production_times=tuple(times),
         figures=figures,
+        blast_radius=tuple(sorted(blast, key=lambda b: b.stint.rolled_back)),
     )
 
 

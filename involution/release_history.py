@@ -17,14 +17,13 @@ from datetime import datetime
 
 from involution.config_release import GATE_NAMES
 from involution.phases import CANARY_POD_PHASES, Phase
-from involution.release_path import DesiredRelease, Step, classify
+from involution.release_path import FORWARD_STEPS, DesiredRelease, Step, classify
 from involution.release_state import DeployedRelease
 from involution.versions import EngineVersion, ReleaseType, VersionError, release_type
 
 # `involution watch` writes when it saw the trigger into the rollback's message
 # ("... observed at 2026-12-01T10:00:00Z"): the incident starts there, not at the `up`.
 OBSERVED_AT = re.compile(r"observed at (\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:\d\d))")
-FORWARD_STEPS = (Step.START, Step.ADVANCE, Step.PROMOTE, Step.RETRY, Step.PATCH)
 
 
 @dataclass(frozen=True)

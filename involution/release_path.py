@@ -54,6 +54,9 @@ class Step(enum.Enum):
         return self in (Step.START, Step.RETRY, Step.PATCH)
 
 
+# Steps that move traffic onto a version: what a freeze window or a stopped line refuses.
+FORWARD_STEPS = (Step.START, Step.ADVANCE, Step.PROMOTE, Step.RETRY, Step.PATCH)
+
 # (deployed phase, configured phase) -> step, with the same canaryVersion.
 TRANSITIONS: Mapping[tuple[Phase, Phase], Step] = {
     (Phase.NONE, Phase.NONE): Step.STAY,

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from involution.config_alerting import AlertingSettings, read_alerting
+from involution.config_freeze import read_freeze
 from involution.config_image import ImageBuildSettings, read_image_build
 from involution.config_monitoring import MonitoringSettings, read_monitoring
 from involution.config_network import NetworkSettings, read_network
@@ -44,6 +45,7 @@ from involution.contract import (
     Environment,
 )
 from involution.errors import ConfigError
+from involution.freeze import FreezeCalendar
 from involution.images import ImageRef, ImageRefError
 from involution.phases import ALLOWED_PHASES, Phase, PhasePlan, plan_phase
 from involution.release_guard import ADOPTION_KEY
@@ -88,6 +90,7 @@ class Settings:
     alerting: AlertingSettings
     image_build: ImageBuildSettings | None
     traffic: TrafficSettings = field(default=TrafficSettings())
+    freeze: FreezeCalendar = field(default=FreezeCalendar())
     warnings: tuple[str, ...] = field(default=())
 
     @property
@@ -133,6 +136,7 @@ def parse_settings(raw: Mapping[str, str], *, stack: str) -> Settings:
     alerting = read_alerting(reader, production=production)
     image_build = read_image_build(reader, dev=environment is Environment.DEV, warnings=warnings)
     traffic = read_traffic(reader, environment)
+    freeze = read_freeze(reader)
 
     if reader.problems or release.stable is None:
         raise ConfigError(reader.problems)
@@ -162,6 +166,7 @@ def parse_settings(raw: Mapping[str, str], *, stack: str) -> Settings:
         alerting=alerting,
         image_build=image_build,
         traffic=traffic,
+        freeze=freeze,
         warnings=tuple(warnings),
     )
 

@@ -134,6 +134,9 @@ def deploy(now: datetime | None = None) -> dict[str, Any]:
             expose_upstream=settings.environment is Environment.DEV,
             traffic=settings.traffic,
             release_step=verdict.log[-1].step if verdict.log else "first-deployment",
+            freeze=tuple(settings.freeze.as_records()),
+            # When the step was taken; with no releaseLog yet, when the phase began.
+            release_step_at=rfc3339(verdict.log[-1].at if verdict.log else verdict.phase_since),
             router_image=settings.nginx_image,
             router_replicas=settings.router_replicas,
             engine_env={"TIME_RESOLVER_URL": resolver_url(), "REDIS_ADDR": connection.address},

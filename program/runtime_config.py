@@ -15,6 +15,7 @@ from program.analysis_gate import analysis_problems
 from program.cluster_check import cluster_problems
 from program.last_release import deployed_release, upstream_release
 from program.live_release import live_release
+from program.release_line import read_line
 
 
 class StackConfigError(ConfigError, pulumi.RunError):
@@ -61,9 +62,12 @@ def read_release(settings: Settings, now: datetime) -> CheckedRelease:
             read_upstream=upstream_release,
             live=live_release(settings),
             preview=preview,
+            line=read_line(),
         )
     except ConfigError as error:
         raise StackConfigError(list(error.problems), error.heading) from None
+    for notice in checked.notices:
+        pulumi.log.info(notice)
     problems, _ = analysis_problems(settings, checked.verdict.step, preview=preview)
     if problems:
         raise StackConfigError(problems, PATH_HEADING)

@@ -396,6 +396,32 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str, str, str]] = [
     ("dev", {"namespace": "kube-system"}, "namespace", "'kube-system'", "a namespace of its own"),
     ("dev", {"kubernetesVersion": "1.19"}, "kubernetesVersion", "'1.19'", "1.25 or later"),
     ("dev", {"kubernetesVersion": "latest"}, "kubernetesVersion", "'latest'", "1.25 or later"),
+    (
+        "production",
+        {"freeze": "Fri 16:00 - Mon 08:00 CET+1"},
+        "freeze",
+        "'Fri 16:00 - Mon 08:00 CET+1'",
+        "an IANA time zone name such as Europe/Berlin",
+    ),
+    (
+        "dev",
+        {
+            "freeze": [
+                {"from": "2026-12-23 00:00", "to": "2027-01-04T08:00:00+01:00", "reason": "x"}
+            ]
+        },
+        "freeze[0]",
+        "{'from': '2026-12-23 00:00', 'to': '2027-01-04T08:00:00+01:00', 'reason': 'x'}",
+        "`from` as an RFC 3339 time with its offset",
+    ),
+    (
+        "dev",
+        {"freeze": [{"weekly": "Fri 16:00 - Mon 08:00 Europe/Berlin"}]},
+        "freeze[0]",
+        "{'weekly': 'Fri 16:00 - Mon 08:00 Europe/Berlin'}",
+        "a `reason` (every refusal shows it)",
+    ),
+    ("dev", {"freeze": {"weekends": True}}, "freeze", "{'weekends': True}", "a `reason`"),
 ]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -261,3 +262,82 @@ def test_the_program_refuses_at_config_time_what_the_pack_refuses_at_preview(
         parse_settings(raw, stack="dev")
     assert f"involution:{key} = {image!r}" in str(refused.value)
     assert "not a semver tag" in str(refused.value)
+
+
+# ------------------------------------------------------------------ freeze windows -----
+
+WEEKLY_WINDOWS = (
+    "Fri 16:00 - Mon 08:00 Europe/Berlin",
+    "Sat 22:00 - Sun 06:00 America/New_York",
+    "Sun 01:30 - Sun 03:30 Europe/Berlin",  # opens or closes inside a changing hour
+    "Fri 18:00 - Tue 09:00 Australia/Sydney",  # the southern hemisphere's changes
+    "Mon 09:00 - Mon 08:00 Asia/Kolkata",  # six days and 23 hours, no DST at all
+)
+# Every half hour over the weeks of the 2027 changes in Europe, North America and Australia.
+CHANGE_WEEKS = ("2027-03-06", "2027-03-24", "2027-04-01", "2027-10-01", "2027-10-27", "2027-10-30")
+
+
+def test_pack_and_program_read_weekly_windows_alike_across_dst() -> None:
+    """The pack's own reading of a weekly window (`freeze.weekly_stretch`) and the program's
+    (`WeeklyWindow.covering`) agree on every instant, both from the tzdata package."""
+    from involution_policies.freeze import weekly_stretch
+
+    from involution.freeze import parse_weekly
+
+    checked = 0
+    for text in WEEKLY_WINDOWS:
+        window = parse_weekly(text, "r", "freeze", text)
+        for first in CHANGE_WEEKS:
+            start = datetime.fromisoformat(f"{first}T00:00:00+00:00")
+            for step in range(0, 7 * 48):
+                moment = start + timedelta(minutes=30 * step)
+                ours = window.covering(moment)
+                theirs = weekly_stretch(text, "r", moment)
+                assert (ours is None) == (theirs is None), (text, moment)
+                if ours is not None and theirs is not None:
+                    assert (ours.start, ours.end) == (theirs.start, theirs.end), (text, moment)
+                    checked += 1
+    assert checked > 1000
+
+
+def test_forward_steps_and_override_approvers() -> None:
+    from involution_policies.freeze import FREEZE_SCHEMA
+
+    from involution.release_holds import FREEZE_OVERRIDE_APPROVERS
+    from involution.release_path import FORWARD_STEPS
+
+    assert (*(s.value for s in FORWARD_STEPS), "first-deployment") == pack.FORWARD_STEPS
+    assert pack.FREEZE_OVERRIDE_APPROVERS == FREEZE_OVERRIDE_APPROVERS == 2
+    assert default(FREEZE_SCHEMA, "forwardSteps") == list(pack.FORWARD_STEPS)
+    assert default(FREEZE_SCHEMA, "overrideApprovers") == FREEZE_OVERRIDE_APPROVERS
+    for environment in ENVIRONMENTS:
+        steps = committed(environment, "release-freeze-respected").get("forwardSteps")
+        assert steps in (None, list(pack.FORWARD_STEPS)), environment
+    assert "overrideApprovers" not in committed("production", "release-freeze-respected")
+
+
+def test_the_pack_reads_the_freeze_the_program_renders() -> None:
+    from involution_policies.freeze import covering
+    from involution_policies.kube import release_info
+
+    windows = [
+        {"weekly": "Fri 16:00 - Mon 08:00 Europe/Berlin", "reason": "weekend"},
+        {"from": "2026-12-23T00:00:00+01:00", "to": "2027-01-04T08:00:00+01:00", "reason": "eoy"},
+    ]
+    run = run_scenario("production", {**canary_overrides("10"), "freeze": windows})
+    stable = next(
+        d
+        for d in _of_kind(run, "Deployment")
+        if d["metadata"]["labels"].get(pack.TRACK_LABEL) == "stable"
+        and d["metadata"]["labels"].get(pack.NAME_LABEL) == pack.ENGINE_NAME
+    )
+    info = release_info(stable)
+    assert info is not None and info.freeze is not None and info.step_at is not None
+    recorded = json.loads(info.freeze)
+    inside = datetime.fromisoformat("2026-12-24T12:00:00+00:00")
+    assert [covering(w, inside) is not None for w in recorded] == [False, True]
+    assert recorded[1] == {
+        "from": "2026-12-22T23:00:00Z",
+        "to": "2027-01-04T07:00:00Z",
+        "reason": "eoy",
+    }

@@ -17,7 +17,13 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from harness.clock import shifted_clock
 from harness.engine import EngineProject, copy_project, history
-from harness.prometheus import healthy_scenario, live_prometheus
+from harness.prometheus import (
+    HEALTHY_LATENCY,
+    Scenario,
+    TrackLoad,
+    healthy_scenario,
+    live_prometheus,
+)
 from harness.release_walks import PASSED
 from harness.scenarios import TEST_ALERTING, TEST_REDIS_PASSWORD, approval_expiring
 from involution.config_monitoring import MonitoringSettings
@@ -38,6 +44,7 @@ PROMOTION_CLOCK = timedelta(hours=123)
 class Walked:
     project: EngineProject
     history: dict[str, list[dict[str, Any]]]  # `pulumi stack history --json`, newest first
+    prometheus_url: str  # serves dev's failing canary (namespace involution) over its walk
 
     def updates(self, stack: str) -> list[dict[str, Any]]:
         """Oldest first (the file backend numbers no versions: the order is the record)."""
@@ -121,11 +128,22 @@ def walked(
     prometheus = require_tool("prometheus", "prometheus")
     promtool = require_tool("promtool", "prometheus")
     workdir: Path = tmp_path_factory.mktemp("prometheus")
-    scenario = [healthy_scenario(NAMESPACE)]
-    with live_prometheus(prometheus, promtool, scenario, MonitoringSettings(), workdir) as live:
+    # dev's v1.4.0 canary, rolled back in walk_dev: 20 requests a second, 4% of them 5xx. The
+    # series reach 20 minutes back from the server's start, over the whole of walk_dev.
+    dev_canary = Scenario(
+        "involution",
+        TrackLoad(20, 4.0, HEALTHY_LATENCY),
+        TrackLoad(180, 0.05, HEALTHY_LATENCY),
+    )
+    scenario = [healthy_scenario(NAMESPACE), dev_canary]
+    # A sample a second: the walk's rollback stint lasts seconds (at the usual 15s there would
+    # be fewer than two samples in it, `too few data`).
+    with live_prometheus(
+        prometheus, promtool, scenario, MonitoringSettings(), workdir, step=1
+    ) as live:
         walk_staging_and_production(project, live.url)
-    stacks = ("dev", "staging", "production")
-    yield Walked(project, {s: history(project, s) for s in stacks})
+        stacks = ("dev", "staging", "production")
+        yield Walked(project, {s: history(project, s) for s in stacks}, live.url)
 
 
 def test_dev_counts_rates_and_recovery(walked: Walked) -> None:
@@ -223,3 +241,27 @@ def test_bad_arguments_and_unknown_stacks_are_one_clear_error(walked: Walked) ->
     assert "Traceback" not in unknown.stderr + bad.stderr
     window = walked.report("--stack", "dev", "--since", "1h")
     assert window["releases"] == 3  # the whole walk took minutes
+
+
+def test_the_dev_rollbacks_blast_radius_from_prometheus(walked: Walked) -> None:
+    """v1.4.0 answered from its start's update (updates[5]) to the end of the rollback
+    (updates[7]): Prometheus counts 20 requests a second over it, 4% of them errors."""
+    updates = walked.updates("dev")
+    seconds = (at(updates[7]) - at(updates[5], "startTime")).total_seconds()
+    record = walked.report("--stack", "dev", "--prometheus-url", walked.prometheus_url)
+    blast = record["blastRadius"]
+    (release,) = blast["releases"]
+    assert (release["version"], release["status"]) == ("v1.4.0", "measured"), release["note"]
+    assert release["requests"] == pytest.approx(20 * seconds, rel=0.05)
+    assert release["errors"] == pytest.approx(0.04 * 20 * seconds, rel=0.05)
+    assert (blast["requests"], blast["errors"]) == (release["requests"], release["errors"])
+    assert record["stacks"]["dev"]["blastRadius"]["requests"] == release["requests"]
+    # dev records no monitoring.prometheusUrl: without the flag there is nobody to ask.
+    unasked = walked.report("--stack", "dev")["blastRadius"]
+    assert (unasked["requests"], unasked["status"]) == (None, "too few data")
+    assert (
+        "no Prometheus to ask: dev's monitoring.prometheusUrl was unset"
+        in (unasked["releases"][0]["rollbacks"][0]["note"])
+    )
+    calm = walked.report("--stack", "production")["blastRadius"]
+    assert (calm["releases"], calm["note"]) == ([], "too few data: no rollback in the window")

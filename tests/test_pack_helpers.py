@@ -646,4 +646,4 @@ def test_main_assembles_every_domain_into_one_pack(monkeypatch: pytest.MonkeyPat
     assert pack["name"] == "involution-release"
     names = [policy.name for policy in pack["policies"]]
     assert names == [policy.name for policy in POLICIES]
-    assert len(names) == len(set(names)) == 25
+    assert len(names) == len(set(names)) == 26

@@ -27,6 +27,7 @@ MANDATORY = {
     "image-pinned",
     "no-prerelease-in-production",
     "production-approval-recorded",
+    "release-freeze-respected",
     "production-quality-gates",
     "canary-traffic-weights",
     "container-resources",

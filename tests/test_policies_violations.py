@@ -123,6 +123,42 @@ def append_to(key: str, text: str) -> Callable[[dict[str, Any]], None]:
     return change
 
 
+# A Tuesday release-review window around the tests' clock (NOW, Tuesday 2026-11-24 13:00 CET).
+REVIEW_DAY = '[{"weekly": "Tue 09:00 - Tue 18:00 Europe/Berlin", "reason": "release review"}]'
+
+
+def stepped(
+    step: str, taken_at: str, windows: str = REVIEW_DAY, override: str | None = None
+) -> Callable[[Resources], Resources]:
+    """The stable track as the program records a step taken at `taken_at` under `windows`."""
+
+    def change(resources: Resources) -> Resources:
+        for key, value in (
+            ("freeze", windows),
+            ("release-step", step),
+            ("release-step-at", taken_at),
+            ("release-override", override),
+        ):
+            if value is not None:
+                resources = edit(resources, STABLE, annotate(key, value))
+        return resources
+
+    return change
+
+
+def freeze_override(*approvers: str) -> str:
+    import json
+
+    return json.dumps(
+        {
+            "reason": "fix verified",
+            "approvedBy": list(approvers),
+            "ticket": "CHG-77",
+            "expiresAt": "2026-11-24T18:00:00Z",
+        }
+    )
+
+
 def without_track_alerts(
     track: str, rollback: str | None = None
 ) -> Callable[[dict[str, Any]], None]:
@@ -233,6 +269,32 @@ CASES = [
         on(STABLE, annotate("release-override", "{not json")),
         "not a JSON object",
         level="advisory",
+    ),
+    Case(
+        "release-freeze-respected",
+        stepped("advance", "2026-11-24T12:00:00Z"),
+        "advance at 2026-11-24T12:00:00+00:00 inside the release freeze Tue 09:00 - Tue 18:00 "
+        "Europe/Berlin (release review), in effect until 2026-11-24T17:00:00+00:00",
+    ),
+    Case(
+        "release-freeze-respected",
+        stepped(
+            "start",
+            "2026-12-24T10:00:00Z",
+            '[{"from": "2026-12-23T00:00:00+01:00", "to": "2027-01-04T08:00:00+01:00", '
+            '"reason": "year end"}]',
+        ),
+        "start at 2026-12-24T10:00:00+00:00 inside the release freeze",
+    ),
+    Case(
+        "release-freeze-respected",
+        stepped("promote", "2026-11-24T12:00:00Z", override=freeze_override("ana.release")),
+        "a releaseOverride with a ticket and 2 approver(s)",
+    ),
+    Case(
+        "release-freeze-respected",
+        stepped("patch", "2026-11-24T12:00:00Z", '[{"weekly": "Tue 09:00 - Tue 18:00 CET+1"}]'),
+        "cannot be read: no step forward is judged",
     ),
     Case(
         "production-quality-gates",
@@ -715,6 +777,23 @@ COMPLIANT_EDITS = [
             annotate("phase", "rollback"),
         ),
         id="rollback-is-not-gated",
+    ),
+    pytest.param(
+        "release-freeze-respected",
+        stepped("advance", "2026-11-24T17:00:00Z"),
+        id="step-after-the-window",
+    ),
+    pytest.param(
+        "release-freeze-respected",
+        stepped("rollback", "2026-11-24T12:00:00Z"),
+        id="step-back-inside-the-window",
+    ),
+    pytest.param(
+        "release-freeze-respected",
+        stepped(
+            "advance", "2026-11-24T12:00:00Z", override=freeze_override("ana.release", "raj.sre")
+        ),
+        id="override-with-two-approvers",
     ),
     pytest.param(
         "canary-traffic-weights",

@@ -39,7 +39,7 @@ STACK_CHANGE = re.compile(
     r"|\binvolution\s+(?:start|advance|promote|rollback|watch)\b"
     r"|scripts/commit_stack\.sh|\bgit\s+push\b"
 )
-PUSHES = re.compile(r"scripts/commit_stack\.sh|\bgit\s+push\b")
+PUSHES = re.compile(r"scripts/commit_(?:stack|line)\.sh|\bgit\s+push\b")
 COMMENTERS = ("marocchino/sticky-pull-request-comment@", "actions/github-script@")
 STACK_GROUP = re.compile(r"^stack-(?:[a-z][\w-]*|\$\{\{\s*[\w.]+\s*\}\})$")
 
@@ -201,6 +201,9 @@ def job_problems(workflow: Workflow, job_id: str, job: Mapping[str, Any]) -> lis
             problems.append(f"{where}: changes a stack without concurrency group stack-<name>")
         elif concurrency.get("cancel-in-progress") is not False:
             problems.append(f"{where}: a stack change must never be cancelled in progress")
+    line_group = (job.get("concurrency") or {}).get("group")
+    if "scripts/commit_line.sh" in script and line_group != "release-line":
+        problems.append(f"{where}: commits release-line.json outside group release-line")
     if granted.get("pull-requests") == "write" and not comments(job):
         problems.append(f"{where}: pull-requests: write but the job posts no comment")
     if comments(job) and granted.get("pull-requests") != "write":
@@ -372,6 +375,30 @@ def test_production_steps_forward_only_after_the_production_environment() -> Non
     watch = load(WORKFLOWS / "release-tick.yml").jobs()["watch-production"]
     assert watch["environment"] != "production"  # a rollback is committed at once
     assert "--auto-advance" not in run_text(steps_of(watch))
+
+
+def test_the_line_stops_at_once_and_resumes_after_the_production_reviewers() -> None:
+    """release-line.yml: `stop` waits for nobody; `resume` lets steps forward run again, so it
+    waits for the `production` reviewers; both commit release-line.json to the default branch
+    one at a time. release-tick asks no reviewer for a step forward while the line is stopped."""
+    workflow = load(WORKFLOWS / "release-line.yml")
+    inputs = triggers(workflow)["workflow_dispatch"]["inputs"]
+    assert inputs["action"]["options"] == ["stop", "resume"]
+    assert inputs["reason"]["required"] is True
+    jobs = workflow.jobs()
+    assert "environment" not in jobs["stop"]
+    assert "involution stop-the-line" in run_text(steps_of(jobs["stop"]))
+    assert jobs["approve-resume"]["environment"] == "production"
+    assert jobs["resume"]["needs"] == "approve-resume"
+    assert "involution resume" in run_text(steps_of(jobs["resume"]))
+    for job_id in ("stop", "resume"):
+        job = jobs[job_id]
+        assert job["concurrency"] == {"group": "release-line", "cancel-in-progress": False}
+        assert "scripts/commit_line.sh" in run_text(steps_of(job))
+        assert "default_branch" in steps_of(job)[0]["with"]["ref"]
+        assert "default_branch" in job["env"]["COMMIT_BRANCH"]
+    tick = load(WORKFLOWS / "release-tick.yml").jobs()["watch-production"]
+    assert "jq -e '.stopped == false' release-line.json" in run_text(steps_of(tick))
 
 
 def test_the_kubeconfig_is_written_private() -> None:

@@ -1,6 +1,7 @@
 """Policies of the Involution release pack, one module per domain.
 
 `images` (pinned images, no pre-releases), `approvals` (approvals and quality gates),
+`freeze` (no step forward inside a release freeze window),
 `traffic` (nginx weights, the split across tracks and Services), `secrets`, `redis`,
 `availability` (replicas, probes, disruption budgets, rollback target), `hardening` (pod
 security and sizing), `metadata` (namespaces and labels) and `monitoring`. Each exports
@@ -17,6 +18,7 @@ from pulumi_policy import Policy
 from involution_policies import (
     approvals,
     availability,
+    freeze,
     hardening,
     images,
     metadata,
@@ -30,6 +32,7 @@ from involution_policies import (
 DOMAINS: Final = (
     images,
     approvals,
+    freeze,
     traffic,
     hardening,
     availability,

@@ -189,6 +189,8 @@ class ReleaseInfo:
     rollback_target: str | None
     step: str | None = None
     override: str | None = None
+    freeze: str | None = None
+    step_at: str | None = None
 
 
 def release_info(props: Mapping[str, Any]) -> ReleaseInfo | None:
@@ -211,6 +213,8 @@ def release_info(props: Mapping[str, Any]) -> ReleaseInfo | None:
         rollback_target=read("rollback-target"),
         step=read("release-step"),
         override=read("release-override"),
+        freeze=read("freeze"),
+        step_at=read("release-step-at"),
     )
 
 

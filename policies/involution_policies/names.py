@@ -53,6 +53,11 @@ TRAFFIC_PHASES: Final = ("shadow", "10", "50", "100")  # shadow: mirrored copies
 # Steps of the release path that take traffic back from a canary (the program's
 # `involution.release_path.Step`, recorded as `involution.dev/release-step`).
 BACK_STEPS: Final = ("step-back", "rollback", "close", "downgrade")
+# Steps that move traffic forward (`involution.release_path.FORWARD_STEPS`, and a stack's first
+# deployment): refused inside a release freeze window unless an override with a ticket and
+# FREEZE_OVERRIDE_APPROVERS distinct approvers (production) passes it.
+FORWARD_STEPS: Final = ("start", "advance", "promote", "retry", "patch", "first-deployment")
+FREEZE_OVERRIDE_APPROVERS: Final = 2
 ROUTER_NAME: Final = "involution-router"
 ENGINE_PORT: Final = 8080
 MONITORING_NAMESPACE: Final = "monitoring"
