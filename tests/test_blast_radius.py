@@ -22,6 +22,8 @@ from involution.release_state import rfc3339
 from involution.versions import EngineVersion
 from tests.tooling import require_tool
 
+pytestmark = pytest.mark.unit
+
 CANARY = 'involution_http_requests_total{namespace="involution",track="canary"}'
 ERRORS = 'involution_http_requests_total{namespace="involution",track="canary",code=~"5.."}'
 

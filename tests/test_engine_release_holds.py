@@ -19,7 +19,7 @@ from harness.prometheus import Scenario, TrackLoad, live_prometheus
 from involution.config_monitoring import MonitoringSettings
 from tests.tooling import or_missing, require_tool
 
-pytestmark = [pytest.mark.engine, pytest.mark.tools]
+pytestmark = pytest.mark.engine
 
 REFUSED = "the release path refuses this step"
 HEALTHY = {0.05: 0.6, 0.1: 0.9, 0.2: 0.99, 0.3: 1.0}

@@ -18,6 +18,8 @@ from involution.config_reader import ConfigReader
 from involution.freeze import FreezeCalendar, time_zone
 from involution.release_holds import freeze_notices
 
+pytestmark = pytest.mark.unit
+
 WEEKEND = "Fri 16:00 - Mon 08:00 Europe/Berlin"
 
 

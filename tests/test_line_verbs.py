@@ -14,6 +14,8 @@ from cli.main import main, parser
 from cli.output import hold_lines
 from involution.release_line import LINE_FILE, RUNNING, parse_line
 
+pytestmark = pytest.mark.unit
+
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 

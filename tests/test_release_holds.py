@@ -25,6 +25,8 @@ from involution.release_state import DeployedRelease, LogEntry
 from involution.settings import Settings, parse_settings
 from involution.versions import EngineVersion
 
+pytestmark = pytest.mark.unit
+
 FRIDAY = datetime(2026, 12, 4, 16, 30, tzinfo=UTC)  # 17:30 in Berlin
 THURSDAY = FRIDAY - timedelta(days=1)
 WEEKEND = {"weekly": "Fri 16:00 - Mon 08:00 Europe/Berlin", "reason": "no weekend releases"}
