@@ -21,11 +21,10 @@ from involution.names import (
     NAME_LABEL,
     PART_OF,
     PART_OF_LABEL,
+    RUN_AS_USER,
     VERSION_LABEL,
 )
 
-# Non-root IDs of the images' unprivileged users; the restricted profile requires non-zero.
-RUN_AS_USER = 10001
 TMP_VOLUME = "tmp"
 
 
