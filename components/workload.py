@@ -220,6 +220,19 @@ def disruption_budget(
     )
 
 
+# `pulumi up` returns when the rollout of THIS generation is complete. The Kubernetes
+# provider's built-in Deployment await (4.25) can take the status of the previous rollout,
+# replayed by its informer, for the new one and return at once (seen on the local cluster's
+# real node: the router still serving the old split when `up` returned). Its `waitFor`
+# conditions ignore a status older than the object's generation, and the deployment controller
+# says NewReplicaSetAvailable only when every replica of the new ReplicaSet is available and
+# no old one is left.
+WAIT_FOR_ANNOTATION = "pulumi.com/waitFor"
+ROLLOUT_COMPLETE = (
+    'jsonpath={.status.conditions[?(@.type=="Progressing")].reason}=NewReplicaSetAvailable'
+)
+
+
 @dataclass(frozen=True)
 class ServedWorkload:
     """A Deployment behind a ClusterIP Service of the same name, with its disruption budget."""
@@ -244,8 +257,10 @@ def served_workload(
     """The trio every workload of the program is: `<name>-deployment`, `<name>-service` and
     `<name>-pdb`, sharing metadata and selector so they cannot disagree on which pods."""
     deployment_metadata = dict(metadata)
-    if deployment_annotations:
-        deployment_metadata["annotations"] = dict(deployment_annotations)
+    deployment_metadata["annotations"] = {
+        **(deployment_annotations or {}),
+        WAIT_FOR_ANNOTATION: ROLLOUT_COMPLETE,
+    }
     deployment = k8s.apps.v1.Deployment(
         f"{name}-deployment",
         metadata=deployment_metadata,

@@ -27,8 +27,8 @@ class KeepAliveClient:
     a fresh connection, a timeout or a bad response is an error.
     """
 
-    def __init__(self, port: int, timeout: float = 10.0) -> None:
-        self.connection = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
+    def __init__(self, port: int, timeout: float = 10.0, host: str = LOOPBACK) -> None:
+        self.connection = http.client.HTTPConnection(host, port, timeout=timeout)
         self.retried = 0
 
     def get(self, path: str = "/", headers: Mapping[str, str] | None = None) -> tuple[int, str]:
@@ -113,7 +113,12 @@ class ClientPool:
     """Keep-alive clients on threads: a fixed number of GETs, or a load until stopped."""
 
     def __init__(
-        self, port: int, connections: int = 8, path: str = "/", key_header: str | None = None
+        self,
+        port: int,
+        connections: int = 8,
+        path: str = "/",
+        key_header: str | None = None,
+        host: str = LOOPBACK,
     ) -> None:
         self.port = port
         self.path = path
@@ -122,7 +127,7 @@ class ClientPool:
         self.key_header = key_header
         self.keys = itertools.count()
         self.keys_lock = threading.Lock()
-        self.clients = [KeepAliveClient(port) for _ in range(connections)]
+        self.clients = [KeepAliveClient(port, host=host) for _ in range(connections)]
         self.tallies = [Tally() for _ in self.clients]
         self.locks = [threading.Lock() for _ in self.clients]
         self.stop_event = threading.Event()

@@ -213,6 +213,28 @@ def test_router_checksum_rolls_nginx_on_every_split(mocked: Runner, phase: str) 
     assert volumes["nginx-conf"]["configMap"]["name"] == config_map.metadata["name"]
 
 
+@pytest.mark.parametrize("phase", ["10", "rollback"])
+def test_up_waits_for_each_deployments_rollout_of_its_generation(
+    mocked: Runner, phase: str
+) -> None:
+    """`pulumi up` returns when the new pods serve: every Deployment waits for the controller's
+    NewReplicaSetAvailable of its own generation (the provider's waitFor), not for whatever
+    status its built-in await sees first."""
+    run = scenario(mocked, "staging", phase)
+    deployments = run.of_kind("Deployment")
+    assert {d.metadata["name"] for d in deployments} >= {
+        "engine-stable",
+        "engine-canary",
+        "involution-router",
+        "redis",
+        "time-resolver",
+    }
+    for deployment in deployments:
+        assert deployment.metadata["annotations"]["pulumi.com/waitFor"] == (
+            'jsonpath={.status.conditions[?(@.type=="Progressing")].reason}=NewReplicaSetAvailable'
+        ), deployment.metadata["name"]
+
+
 def test_each_phase_has_its_own_checksum(mocked: Runner) -> None:
     sums = {p: scenario(mocked, "production", p).outputs["nginxConfSha256"] for p in ALL_PHASES}
     # none and rollback serve the same split, but the exposed phase metric differs.
