@@ -18,10 +18,12 @@ engine:
 tools:
 	@scripts/install_test_tools.sh
 
-# A local control plane on loopback (etcd, kube-apiserver, controller-manager, scheduler, kwok
-# nodes), built from Go modules once (~7 min cold, cached in ~/.cache/involution-cluster);
-# prints the kubeconfig path (context involution-local). See README "A live API server".
-cluster:
+# A local cluster on this machine (as root): the control plane on loopback, a real node
+# (containerd, kubelet, kube-proxy, CoreDNS, the release's images built locally) and a
+# Prometheus scraping the pods; built from Go modules and Debian's packages once (~10 min cold,
+# cached in ~/.cache/involution-cluster); prints the kubeconfig path (context involution-local).
+# See README "The local cluster: releases on real pods".
+cluster: venv
 	@scripts/cluster.sh up
 
 cluster-down:
@@ -66,7 +68,8 @@ bench: venv engine tools
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.watch_rollback
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.report
 
-# pulumi up per phase change on the local cluster beside render mode (needs `make cluster`).
+# Releases on the local cluster's real node under load: pulumi up per phase change and rollback,
+# pods Ready, failed requests, a bad canary's rollback by watch (needs `make cluster`).
 bench-cluster: venv engine
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.cluster
 

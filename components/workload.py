@@ -6,6 +6,7 @@ tracks, the router and the resolver cannot drift apart on what "hardened" means.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -224,13 +225,25 @@ def disruption_budget(
 # provider's built-in Deployment await (4.25) can take the status of the previous rollout,
 # replayed by its informer, for the new one and return at once (seen on the local cluster's
 # real node: the router still serving the old split when `up` returned). Its `waitFor`
-# conditions ignore a status older than the object's generation, and the deployment controller
-# says NewReplicaSetAvailable only when every replica of the new ReplicaSet is available and
-# no old one is left.
+# conditions ignore a status older than the object's generation. The controller's
+# NewReplicaSetAvailable alone is not enough either: rolling back to an earlier ReplicaSet
+# (a drift repaired) keeps the previous condition until the first pod moves, so the counts
+# must match the declared replicas too (a count of 0 is left out of the status).
 WAIT_FOR_ANNOTATION = "pulumi.com/waitFor"
 ROLLOUT_COMPLETE = (
     'jsonpath={.status.conditions[?(@.type=="Progressing")].reason}=NewReplicaSetAvailable'
 )
+
+
+def rollout_complete(replicas: int) -> str:
+    """The `waitFor` conditions of a Deployment of `replicas` pods, as a JSON array."""
+    conditions = [ROLLOUT_COMPLETE]
+    if replicas > 0:
+        conditions += [
+            f"jsonpath={{.status.{field}}}={replicas}"
+            for field in ("replicas", "updatedReplicas", "availableReplicas")
+        ]
+    return json.dumps(conditions)
 
 
 @dataclass(frozen=True)
@@ -259,7 +272,7 @@ def served_workload(
     deployment_metadata = dict(metadata)
     deployment_metadata["annotations"] = {
         **(deployment_annotations or {}),
-        WAIT_FOR_ANNOTATION: ROLLOUT_COMPLETE,
+        WAIT_FOR_ANNOTATION: rollout_complete(replicas),
     }
     deployment = k8s.apps.v1.Deployment(
         f"{name}-deployment",

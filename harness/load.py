@@ -134,6 +134,18 @@ class ClientPool:
         self.threads: list[threading.Thread] = []
         self.budget: int | None = None
         self.budget_lock = threading.Lock()
+        # time.monotonic() of the first failed GET since the pool was made (or `rearm`).
+        self.first_failure: float | None = None
+
+    def rearm(self) -> None:
+        """Forget the first failure: the next one is timed afresh."""
+        with self.budget_lock:
+            self.first_failure = None
+
+    def _failed(self) -> None:
+        with self.budget_lock:
+            if self.first_failure is None:
+                self.first_failure = time.monotonic()
 
     def _take(self) -> bool:
         if self.stop_event.is_set():
@@ -154,6 +166,7 @@ class ClientPool:
                 status, track = client.get(self.path, self._headers())
             except Exception as error:  # any failure of a GET counts, whatever its kind
                 client.close()
+                self._failed()
                 with lock:
                     tally.errors += 1
                     tally.retried += client.retried - retried
@@ -166,6 +179,7 @@ class ClientPool:
                     tally.ok += 1
                     tally.tracks[track] = tally.tracks.get(track, 0) + 1
                 else:
+                    self._failed()
                     tally.non_2xx += 1
                     if len(tally.samples) < 10:
                         tally.samples.append(f"HTTP {status}")

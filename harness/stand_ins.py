@@ -30,6 +30,8 @@ class Faults:
 
 
 HEALTHY = Faults()
+# The stand-in names the version that answered (the track is in nginx_conf.TRACK_HEADER).
+VERSION_HEADER = "X-Involution-Version"
 
 # The stable version of Pulumi.local.yaml and its neighbours.
 EMERGENCY_ROLLBACK_VERSION = "v1.2.1"  # the release process's hand-made rollback (drift test)

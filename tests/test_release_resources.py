@@ -218,8 +218,9 @@ def test_up_waits_for_each_deployments_rollout_of_its_generation(
     mocked: Runner, phase: str
 ) -> None:
     """`pulumi up` returns when the new pods serve: every Deployment waits for the controller's
-    NewReplicaSetAvailable of its own generation (the provider's waitFor), not for whatever
-    status its built-in await sees first."""
+    NewReplicaSetAvailable of its own generation with every declared replica updated and
+    available (the provider's waitFor), not for whatever status its built-in await sees
+    first. The canary scaled to 0 at rollback waits for the condition alone."""
     run = scenario(mocked, "staging", phase)
     deployments = run.of_kind("Deployment")
     assert {d.metadata["name"] for d in deployments} >= {
@@ -230,9 +231,16 @@ def test_up_waits_for_each_deployments_rollout_of_its_generation(
         "time-resolver",
     }
     for deployment in deployments:
-        assert deployment.metadata["annotations"]["pulumi.com/waitFor"] == (
-            'jsonpath={.status.conditions[?(@.type=="Progressing")].reason}=NewReplicaSetAvailable'
-        ), deployment.metadata["name"]
+        conditions = json.loads(deployment.metadata["annotations"]["pulumi.com/waitFor"])
+        replicas = int(deployment.inputs["spec"]["replicas"])  # floats on the wire
+        counts = [
+            f"jsonpath={{.status.{field}}}={replicas}"
+            for field in ("replicas", "updatedReplicas", "availableReplicas")
+        ]
+        assert conditions == [
+            'jsonpath={.status.conditions[?(@.type=="Progressing")].reason}=NewReplicaSetAvailable',
+            *(counts if replicas else []),
+        ], deployment.metadata["name"]
 
 
 def test_each_phase_has_its_own_checksum(mocked: Runner) -> None:

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from harness import yaml_load
 from harness.net import LOOPBACK, free_port, wait_until
-from harness.stand_ins import ENGINE_VERSIONS
+from harness.stand_ins import ENGINE_VERSIONS, VERSION_HEADER
 from involution.config_monitoring import MonitoringSettings
 from involution.contract import (
     DEFAULT_IMAGE_REPOSITORY,
@@ -224,6 +224,7 @@ def specs(programs: Mapping[str, Path], pause_image: str) -> list[ImageSpec]:
     engine_args = (
         f"--listen=:{ENGINE_PORT}",
         f"--track-header={TRACK_HEADER}",
+        f"--version-header={VERSION_HEADER}",
         f"--requests-metric={m.requests_metric}",
         f"--status-label={m.status_label}",
         f"--latency-metric={m.latency_metric}",
@@ -235,7 +236,7 @@ def specs(programs: Mapping[str, Path], pause_image: str) -> list[ImageSpec]:
             f"{DEFAULT_IMAGE_REPOSITORY}:{version}",
             programs["engine"],
             engine_args,
-            faults.environment(),
+            {"INVOLUTION_BUILT_VERSION": version, **faults.environment()},
         )
         for version, faults in ENGINE_VERSIONS.items()
     ]

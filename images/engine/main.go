@@ -27,6 +27,7 @@ import (
 type config struct {
 	listen          string
 	trackHeader     string
+	versionHeader   string
 	requestsMetric  string
 	statusLabel     string
 	latencyMetric   string
@@ -35,6 +36,7 @@ type config struct {
 	latency         time.Duration
 	accuracyPerMin  float64
 	track, version  string
+	claimed         string
 	resolverURL     string
 	redisAddr       string
 	redisPassword   string
@@ -60,6 +62,7 @@ func readConfig(args []string) config {
 	c := config{}
 	fs.StringVar(&c.listen, "listen", ":8080", "address to serve on")
 	fs.StringVar(&c.trackHeader, "track-header", "X-Involution-Track", "response header naming the track")
+	fs.StringVar(&c.versionHeader, "version-header", "X-Involution-Version", "response header naming the version")
 	fs.StringVar(&c.requestsMetric, "requests-metric", "involution_http_requests_total", "")
 	fs.StringVar(&c.statusLabel, "status-label", "code", "")
 	fs.StringVar(&c.latencyMetric, "latency-metric", "involution_http_request_duration_seconds", "")
@@ -72,7 +75,10 @@ func readConfig(args []string) config {
 	c.latency = time.Duration(envFloat("INVOLUTION_FAULT_LATENCY_MS") * float64(time.Millisecond))
 	c.accuracyPerMin = envFloat("INVOLUTION_FAULT_ACCURACY_FAILURES_PER_MINUTE")
 	c.track = os.Getenv("INVOLUTION_TRACK")
-	c.version = os.Getenv("INVOLUTION_VERSION")
+	// The version this image was built as (the image's own environment), not the one the
+	// Deployment claims (INVOLUTION_VERSION): a hand-changed image shows in every answer.
+	c.version = os.Getenv("INVOLUTION_BUILT_VERSION")
+	c.claimed = os.Getenv("INVOLUTION_VERSION")
 	c.resolverURL = os.Getenv("TIME_RESOLVER_URL")
 	c.redisAddr = os.Getenv("REDIS_ADDR")
 	c.redisPassword = os.Getenv("REDIS_PASSWORD")
@@ -120,6 +126,7 @@ func (e *engine) failNext() bool {
 func (e *engine) answer(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	w.Header().Set(e.c.trackHeader, e.c.track)
+	w.Header().Set(e.c.versionHeader, e.c.version)
 	w.Header().Set("Content-Type", "application/json")
 	status := http.StatusOK
 	if e.c.latency > 0 {
@@ -162,7 +169,8 @@ func (e *engine) status(w http.ResponseWriter, _ *http.Request) {
 	e.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
-		"track": e.c.track, "version": e.c.version, "pod": hostname(), "dependencies": deps,
+		"track": e.c.track, "version": e.c.version, "deploymentVersion": e.c.claimed,
+		"pod": hostname(), "dependencies": deps,
 		"faults": map[string]any{
 			"errorPercent": e.c.errorPercent, "latencyMs": e.c.latency.Milliseconds(),
 			"accuracyFailuresPerMinute": e.c.accuracyPerMin,
