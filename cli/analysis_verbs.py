@@ -108,51 +108,100 @@ def analyze_once(args: argparse.Namespace, release: ReleaseStack, settings: Sett
     return DECISION_EXIT[analysis.decision]
 
 
+# What a rollback that did not happen ends in: the watch retries it each interval.
+ROLLBACK_NOT_DONE = (exit_codes.REFUSED, exit_codes.FAILED_UPDATE)
+
+
 def watch(
     args: argparse.Namespace, release: ReleaseStack, settings: Settings, run_step: RunStep
 ) -> int:
+    """Rounds until the canary is rolled back, promoted or gone. A rollback that fails is
+    retried every interval whatever the analysis says then; the watch exits non-zero if it
+    stops (--once, --max-rounds) before one succeeds."""
     rounds = 0
+    pending: str | None = None  # the reason of a rollback that failed
     while True:
         rounds += 1
-        code = watch_round(args, release, settings, run_step)
+        if pending is None:
+            code, reason = watch_round(args, release, settings, run_step)
+        else:
+            code, reason = retry_rollback(release, pending, run_step), pending
+        if code in ROLLBACK_NOT_DONE and reason is not None:
+            pending = reason
+            print(
+                f"involution watch: the rollback of {release.name} did not happen (exit {code});"
+                f" retrying it every {_number(args.interval)}s",
+                file=sys.stderr,
+                flush=True,
+            )
+            code = None if not _last_round(args, rounds) else code
         if code is not None:
             return code
-        if args.once or (args.max_rounds and rounds >= args.max_rounds):
+        if _last_round(args, rounds):
             return exit_codes.OK
         time.sleep(args.interval)
 
 
+def _last_round(args: argparse.Namespace, rounds: int) -> bool:
+    return bool(args.once or (args.max_rounds and rounds >= args.max_rounds))
+
+
+def retry_rollback(release: ReleaseStack, reason: str, run_step: RunStep) -> int:
+    """The same rollback again: from the canary the outputs show, or, when the failed update
+    left them at `rollback` (or unreadable), the config's rollback applied once more."""
+    outputs = release.outputs()
+    try:
+        live = steps.deployed_phase(outputs) in LIVE
+    except steps.UnreadableOutputError:
+        live = False
+    if live:
+        change = steps.rollback(outputs, staged=False)
+    else:
+        change = steps.ConfigChange(
+            {"canaryPhase": Phase.ROLLBACK.value},
+            f"retry the rollback of {outputs.get('canaryVersion')}",
+            "rollback",
+        )
+    return run_step(release, change, f"{reason} (retried)")
+
+
 def watch_round(
     args: argparse.Namespace, release: ReleaseStack, settings: Settings, run_step: RunStep
-) -> int | None:
-    """One look; an exit code when the watch is over (rolled back, nothing left to watch)."""
+) -> tuple[int | None, str | None]:
+    """One look: an exit code when the watch is over (rolled back, nothing left to watch),
+    and the reason of the rollback it tried, if it tried one."""
     outputs = release.outputs()
-    phase = steps.deployed_phase(outputs)
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    if phase not in LIVE:
+    try:
+        phase: Phase | None = steps.deployed_phase(outputs)
+    except steps.UnreadableOutputError as unreadable:
+        print(f"involution watch {stamp}: {unreadable}", file=sys.stderr)
+        phase = None  # watched as a live canary: a trigger still rolls it back
+    if phase is not None and phase not in LIVE:
         print(
             f"involution watch {stamp}: no canary takes traffic on {release.name} ({phase.value})"
         )
-        return exit_codes.OK
+        return exit_codes.OK, None
     try:
         analysis = analysis_of(settings, args.prometheus_url)
     except AnalysisUnavailableError as error:
         print(f"involution watch {stamp}: {error}", file=sys.stderr)
-        return exit_codes.PROMETHEUS_DOWN if args.once else None
+        return (exit_codes.PROMETHEUS_DOWN if args.once else None), None
     save_last_analysis(release.name, {**analysis.to_json(), "stack": release.name})
-    print(f"involution watch {stamp}: {release.name} at {phase.value}: {analysis.decision}")
+    shown = phase.value if phase is not None else "an unreadable phase"
+    print(f"involution watch {stamp}: {release.name} at {shown}: {analysis.decision}")
     if analysis.decision == "rollback":
         # When the trigger was seen: the release report's MTTR starts there, not at the `up`.
         observed = f"(observed at {rfc3339(datetime.now(UTC))})"
         reason = " ".join(filter(None, [trigger_summary(analysis), observed, args.reason]))
-        code = run_step(release, steps.rollback(outputs, staged=False), reason)
-        return code
-    if analysis.decision == "advance" and args.auto_advance and _soaked(outputs):
+        return run_step(release, steps.rollback(outputs, staged=False), reason), reason
+    advancing = analysis.decision == "advance" and args.auto_advance and _soaked(outputs)
+    if phase is not None and advancing:
         change = steps.promote(outputs) if phase is Phase.P100 else steps.advance(outputs)
         code = run_step(release, change, args.reason or "watch: soak over and analysis passed")
         if code != exit_codes.OK:
-            return code
-    return None
+            return code, None
+    return None, None
 
 
 def _soaked(outputs: dict[str, Any]) -> bool:

@@ -1,6 +1,6 @@
 """`involution`: run releases of the project's stacks (status, analyze, start, advance, promote,
-rollback, watch, report) through the Pulumi Automation API. Every step is a config change and a
-`pulumi up`, judged by the program's release path as a hand-made change would be."""
+rollback, close, watch, report) through the Pulumi Automation API. Every step is a config change
+and a `pulumi up`, judged by the program's release path as a hand-made change would be."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from datetime import UTC, datetime, timedelta
 
 from cli import analysis_verbs, exit_codes, report, steps
 from cli.output import print_status
-from cli.workspace import ReleaseStack, UnknownStackError, UpdateFailedError, open_stack
+from cli.workspace import (
+    ReleaseStack,
+    UnknownStackError,
+    UpdateFailedError,
+    UpdateRefusedError,
+    open_stack,
+)
 from involution.config_path import parse_duration
 
 REASON_KEY = "releaseReason"
@@ -38,6 +44,7 @@ def parser() -> argparse.ArgumentParser:
         ("advance", "move the live canary one phase forward (10 -> 50 -> 100)"),
         ("promote", "make the canary at 100%% the stable version"),
         ("rollback", "all traffic back to stable; --staged steps back one phase"),
+        ("close", "end a rolled-back release: canary removed, phase none"),
     ):
         sub = verb(name, text)
         if name == "rollback":
@@ -54,7 +61,7 @@ def parser() -> argparse.ArgumentParser:
     watch.add_argument("--max-rounds", type=int, default=0, help=argparse.SUPPRESS)
     report.add_parser(verbs)
     for sub in verbs.choices.values():
-        if sub.prog.split()[-1] in ("start", "advance", "promote", "rollback", "watch"):
+        if sub.prog.split()[-1] in ("start", "advance", "promote", "rollback", "close", "watch"):
             sub.add_argument(
                 "--reason", default="", help="recorded in the stack history and releaseLog"
             )
@@ -83,22 +90,40 @@ def _window(text: str) -> timedelta:
 
 
 def run_step(release: ReleaseStack, change: steps.ConfigChange, reason: str) -> int:
-    """Apply the change and `pulumi up`; on a refusal the config is put back as it was."""
+    """Apply the change and `pulumi up`. A refusal (nothing registered) puts the config back
+    as it was; a failed update keeps what was asked for, so a retry is the same step."""
     message = f"{change.message}: {reason}" if reason else change.message
     previous = release.apply({**change.changes, REASON_KEY: message})
     print(f"involution: {message} (stack {release.name})", flush=True)
     try:
         outputs = release.up(message=message)
-    except UpdateFailedError as failure:
+    except UpdateRefusedError as refusal:
         release.restore(previous)
-        print(f"involution: refused, nothing changed:\n{failure}", file=sys.stderr)
+        print(f"involution: refused, nothing changed:\n{refusal}", file=sys.stderr)
         return exit_codes.REFUSED
+    except UpdateFailedError as failure:
+        print(failed_update_message(release.name, message, failure), file=sys.stderr)
+        return exit_codes.FAILED_UPDATE
     release.apply({REASON_KEY: None})
     print(
         f"involution: {release.name} at phase {outputs.get('phase')} "
         f"(stable {outputs.get('stableWeight')}%, canary {outputs.get('canaryWeight')}%)"
     )
     return exit_codes.OK
+
+
+def failed_update_message(stack: str, message: str, failure: UpdateFailedError) -> str:
+    changed = (
+        "an unknown number of resources"
+        if failure.changed is None
+        else f"{failure.changed} resource operation(s)"
+    )
+    return (
+        f"involution: the update failed after it began ({changed} recorded):\n{failure}\n"
+        f"involution: {stack} is in a failed update; its config keeps what was asked for "
+        f"({message}). Run `involution status --stack {stack}`, then retry "
+        f"(`pulumi up --stack {stack}`) or roll back (`involution rollback --stack {stack}`)."
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -129,6 +154,7 @@ def _on_stack(args: argparse.Namespace, release: ReleaseStack) -> int:
             "advance": lambda: steps.advance(outputs),
             "promote": lambda: steps.promote(outputs),
             "rollback": lambda: steps.rollback(outputs, staged=args.staged),
+            "close": lambda: steps.close(outputs),
         }[args.verb]()
     except steps.NothingToDoError as nothing:
         print(f"involution: {nothing}", file=sys.stderr)
@@ -136,6 +162,9 @@ def _on_stack(args: argparse.Namespace, release: ReleaseStack) -> int:
     except steps.BadArgumentError as bad:
         print(f"involution: {bad}", file=sys.stderr)
         return exit_codes.USAGE
+    except steps.UnreadableOutputError as unreadable:
+        print(f"involution: refused, nothing changed: {unreadable}", file=sys.stderr)
+        return exit_codes.REFUSED
     return run_step(release, change, args.reason)
 
 

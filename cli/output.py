@@ -8,6 +8,8 @@ from typing import Any
 from cli.last_analysis import load_last_analysis
 from cli.workspace import ReleaseStack
 from involution.config_path import format_duration
+from involution.release_history import UpdateRecord
+from involution.release_state import rfc3339
 
 
 def status_lines(outputs: dict[str, Any], now: datetime, last: dict[str, Any] | None) -> list[str]:
@@ -40,9 +42,35 @@ def status_lines(outputs: dict[str, Any], now: datetime, last: dict[str, Any] | 
     return lines
 
 
+def update_lines(
+    stack: str, last: tuple[UpdateRecord, bool] | None, config: dict[str, str]
+) -> list[str]:
+    """A stack whose last update failed: what it asked for and the two ways on. A refusal
+    (the program's, before anything was registered) changed nothing."""
+    if last is None or last[0].result != "failed":
+        return []
+    update, refused = last
+    when = rfc3339(update.end or update.start)
+    if refused:
+        return [f"last update    refused at {when}, nothing changed: {update.message}"]
+    asked = ", ".join(
+        f"{key} {config[key]}"
+        for key in ("canaryPhase", "canaryVersion", "stableVersion")
+        if key in config
+    )
+    return [
+        f"last update    FAILED at {when}: {update.message or '(no message)'}",
+        f"               the stack is in a failed update; its config asks for {asked}:",
+        f"               retry (`pulumi up --stack {stack}`) or roll back "
+        f"(`involution rollback --stack {stack}`)",
+    ]
+
+
 def print_status(release: ReleaseStack, now: datetime) -> None:
     print(f"stack          {release.name}")
     for line in status_lines(release.outputs(), now, load_last_analysis(release.name)):
+        print(line)
+    for line in update_lines(release.name, release.last_update(), release.config()):
         print(line)
 
 

@@ -31,11 +31,24 @@ class ConfigChange:
     label: str = field(default="")
 
 
+class UnreadableOutputError(Exception):
+    """The stack's `phase` output exists but is not a phase: only a rollback is taken."""
+
+
 def deployed_phase(outputs: Mapping[str, Any]) -> Phase:
-    try:
-        return Phase(str(outputs.get("phase", "none")))
-    except ValueError:
+    """The deployed phase; `none` for a stack never deployed. An output that cannot be read
+    raises: no step forward is computed from a guess."""
+    if not outputs:
         return Phase.NONE
+    value = outputs.get("phase")
+    try:
+        return Phase(value)
+    except ValueError:
+        allowed = ", ".join(p.value for p in Phase)
+        raise UnreadableOutputError(
+            f"the stack's last output phase = {value!r} is not a phase ({allowed}): only "
+            "`involution rollback` (canaryPhase rollback) is taken until an update records one"
+        ) from None
 
 
 def start(outputs: Mapping[str, Any], version: str) -> ConfigChange:
@@ -90,7 +103,14 @@ def promote(outputs: Mapping[str, Any]) -> ConfigChange:
 
 
 def rollback(outputs: Mapping[str, Any], *, staged: bool) -> ConfigChange:
-    phase = deployed_phase(outputs)
+    try:
+        phase = deployed_phase(outputs)
+    except UnreadableOutputError:
+        return ConfigChange(
+            {"canaryPhase": Phase.ROLLBACK.value},
+            f"rollback of {outputs.get('canaryVersion')} from an unreadable phase",
+            "rollback",
+        )
     if not phase.has_canary_pods:  # shadow, 10, 50, 100
         raise NothingToDoError(
             f"nothing to roll back: no canary takes traffic (phase {phase.value})"
@@ -102,4 +122,19 @@ def rollback(outputs: Mapping[str, Any], *, staged: bool) -> ConfigChange:
         {"canaryPhase": target.value},
         f"{what} of {outputs.get('canaryVersion')} from {phase.value} to {target.value}",
         "rollback",
+    )
+
+
+def close(outputs: Mapping[str, Any]) -> ConfigChange:
+    """End a rolled-back release: its canary removed, phase none (the path's `close`)."""
+    phase = deployed_phase(outputs)
+    if phase is not Phase.ROLLBACK:
+        raise NothingToDoError(
+            f"nothing to close: only a rolled-back canary is closed (phase {phase.value}); "
+            "`involution rollback` first"
+        )
+    return ConfigChange(
+        {"canaryVersion": None, "canaryPhase": Phase.NONE.value},
+        f"close the rolled-back canary {outputs.get('canaryVersion')}",
+        "close",
     )

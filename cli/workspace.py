@@ -10,27 +10,45 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pulumi import automation as auto
 
 from involution.contract import NAMESPACE
+from involution.errors import CLUSTER_HEADING, CONFIG_HEADING, PATH_HEADING
 from involution.release_history import UpdateRecord
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # A folder with bin/pulumi; INVOLUTION_PULUMI_ROOT points elsewhere (e.g. the engine's own
 # folder, with PULUMI_BACKEND_URL and a passphrase set by the caller).
 DEFAULT_PULUMI_ROOT = PROJECT_DIR / "scripts" / "automation"
+# `pulumi stack history` returns 10 updates unless a page size is given: read it in pages.
+HISTORY_PAGE = 500
+# The engine stamps an update's start with its own clock, to the second.
+CLOCK_SLACK = timedelta(seconds=2)
 
 
 class UnknownStackError(Exception):
     """The stack does not exist in the backend."""
 
 
+class UpdateRefusedError(Exception):
+    """The program refused the step before registering any resource: nothing changed."""
+
+
 class UpdateFailedError(Exception):
-    """`pulumi up` failed; the message carries the program's own error lines."""
+    """`pulumi up` failed after it began: resources may have changed. The message carries the
+    engine's error lines; `changed` counts the resource operations the update recorded."""
+
+    def __init__(self, errors: str, changed: int | None) -> None:
+        super().__init__(errors)
+        self.changed = changed
+
+
+# The program's own refusals (`StackConfigError` headings): raised before any resource.
+REFUSAL_HEADINGS = (CONFIG_HEADING, PATH_HEADING, CLUSTER_HEADING)
 
 
 @dataclass
@@ -69,20 +87,57 @@ class ReleaseStack:
         self.apply(previous)
 
     def up(self, message: str, on_output: Callable[[str], None] | None = None) -> dict[str, Any]:
+        """The update's outputs; UpdateRefusedError when the program refused the step (nothing
+        registered), UpdateFailedError when the update failed otherwise."""
+        started = datetime.now(UTC)
         try:
             result = self.stack.up(message=message, on_output=on_output, color="never")
         except auto.CommandError as error:
-            raise UpdateFailedError(_program_errors(str(error))) from None
+            text = str(error)
+            changed = self.changes_since(started)
+            if any(heading in text for heading in REFUSAL_HEADINGS) and not changed:
+                raise UpdateRefusedError(_program_errors(text)) from None
+            raise UpdateFailedError(_program_errors(text), changed) from None
         return {key: value.value for key, value in result.outputs.items()}
+
+    def changes_since(self, started: datetime) -> int | None:
+        """Resource operations (creates, updates, deletes, ...) of the last update if it began
+        after `started`; None when the history cannot say."""
+        try:
+            last = self.stack.history(page_size=1, show_secrets=False)
+        except auto.CommandError:
+            return None
+        if not last or last[0].start_time.replace(tzinfo=UTC) < started - CLOCK_SLACK:
+            return 0  # no update was recorded: the engine stopped before it began
+        return _operations(last[0])
+
+    def last_update(self) -> tuple[UpdateRecord, bool] | None:
+        """The newest update the backend recorded, and whether it was a refusal; None for a
+        stack never updated."""
+        summaries = self.stack.history(page_size=1, show_secrets=False)
+        if not summaries:
+            return None
+        record = self._records(summaries, total=1)[0]
+        return record, record.result == "failed" and _refusal(summaries[0])
 
     def history(self) -> tuple[UpdateRecord, ...]:
         """Every update the backend recorded; secret config values are never decrypted."""
+        summaries: list[auto.UpdateSummary] = []
+        page = 1
+        while True:  # newest first; the CLI gives 10 updates unless asked for a page size
+            batch = self.stack.history(page_size=HISTORY_PAGE, page=page, show_secrets=False)
+            summaries += batch
+            if len(batch) < HISTORY_PAGE:
+                return self._records(summaries, total=len(summaries))
+            page += 1
+
+    @staticmethod
+    def _records(summaries: list[auto.UpdateSummary], *, total: int) -> tuple[UpdateRecord, ...]:
         prefix = f"{NAMESPACE}:"
-        summaries = self.stack.history(show_secrets=False)  # newest first
         # The file backend records no version numbers (all 0): number them by position.
         return tuple(
             UpdateRecord(
-                version=summary.version or len(summaries) - index,
+                version=summary.version or total - index,
                 kind=summary.kind,
                 result=summary.result,
                 start=summary.start_time.replace(tzinfo=UTC),
@@ -119,6 +174,25 @@ def open_stack(name: str, project_dir: Path | None = None) -> ReleaseStack:
             raise UnknownStackError(name) from None
         raise
     return ReleaseStack(name=name, stack=stack)
+
+
+# Operations that change nothing: a resource left as it was, a StackReference read.
+UNCHANGING = frozenset({"same", "read"})
+
+
+# A refusal happens before the program registers any resource: the update touched the stack
+# itself and the StackReferences it read (its own and its `promoteFrom` stack's), no more.
+REFUSAL_MAX_OPERATIONS = 3
+
+
+def _refusal(summary: auto.UpdateSummary) -> bool:
+    changes = summary.resource_changes or {}
+    return _operations(summary) == 0 and sum(changes.values()) <= REFUSAL_MAX_OPERATIONS
+
+
+def _operations(summary: auto.UpdateSummary) -> int:
+    changes = summary.resource_changes or {}
+    return sum(count for op, count in changes.items() if op not in UNCHANGING)
 
 
 def _program_errors(text: str) -> str:

@@ -232,6 +232,9 @@ def make_project(base: Path, *, extra_env: Mapping[str, str] | None = None) -> E
 
 
 def history(project: EngineProject, stack: str) -> list[dict[str, Any]]:
-    result = project.pulumi("stack", "history", "--json", "--stack", stack)
+    # The CLI returns the newest 10 updates unless given a page size.
+    result = project.pulumi(
+        "stack", "history", "--json", "--page-size", "100000", "--page", "1", "--stack", stack
+    )
     entries: list[dict[str, Any]] = json.loads(result.stdout)
     return entries

@@ -125,13 +125,21 @@ def read_soak(reader: ConfigReader, environment: Environment) -> Soak:
     return Soak(tuple(durations))
 
 
-def read_release_override(reader: ConfigReader, *, production: bool) -> ReleaseOverride | None:
-    fields = reader.fields("releaseOverride", {name: "" for name in OVERRIDE_FIELDS})
+def read_release_override(
+    reader: ConfigReader,
+    *,
+    production: bool,
+    key: str = "releaseOverride",
+    purpose: str = "why this step may skip its soak",
+) -> ReleaseOverride | None:
+    """A recorded exception to the release path: `releaseOverride` (one soak skipped) or
+    `releaseAdoption` (the release the cluster runs taken over), read by the same rules."""
+    fields = reader.fields(key, {name: "" for name in OVERRIDE_FIELDS})
     if not fields.present:
         return None
     reason = fields.text("reason")
     if reason is None:
-        fields.problem("reason", None, "required: why this step may skip its soak")
+        fields.problem("reason", None, f"required: {purpose}")
     approvers = _approvers(fields.record.get("approvedBy"))
     if not approvers:
         fields.problem("approvedBy", fields.record.get("approvedBy"), "a name or a list of names")
@@ -144,7 +152,7 @@ def read_release_override(reader: ConfigReader, *, production: bool) -> ReleaseO
     if fields.text("expiresAt") is not None and expires_at is None:
         fields.problem("expiresAt", fields.text("expiresAt"), "an ISO-8601 time with a zone")
     elif expires_at is None and production:
-        fields.problem("expiresAt", None, "required in production: when the override lapses")
+        fields.problem("expiresAt", None, "required in production: when it lapses")
     if reason is None or not approvers:
         return None
     return ReleaseOverride(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from involution.errors import ConfigProblem
-from involution.images import ImageRef, ImageRefError
+from involution.images import PINNED_FORM, ImageRef, ImageRefError
 from involution.versions import TAG_FORM, EngineVersion, VersionError
 
 T = TypeVar("T")
@@ -91,15 +91,18 @@ class ConfigReader:
         value = self.text(key)
         return None if value is None else SecretText(value)
 
-    def image(self, key: str, default: str, pinned_by: str) -> ImageRef:
-        """An image reference that never floats: pinned by `pinned_by`, never `latest`."""
+    def image(self, key: str, default: str, what: str) -> ImageRef:
+        """An image reference pinned as the policy pack's `image-pinned` rule demands
+        (`ImageRef.pin_problem`), so a config the pack would refuse at preview fails here."""
         value = self.text(key) or default
         try:
             ref = ImageRef.parse(value)
         except ImageRefError:
-            ref = None
-        if ref is None or not ref.pinned:
-            self.problem(key, value, f"an image pinned by {pinned_by} (never `latest`)")
+            self.problem(key, value, f"{what}: {PINNED_FORM}")
+            return ImageRef.parse(default)
+        problem = ref.pin_problem
+        if problem is not None:
+            self.problem(key, value, f"{what}, {PINNED_FORM}: this one {problem}")
             return ImageRef.parse(default)
         return ref
 

@@ -47,7 +47,7 @@ def read_redis(reader: ConfigReader, *, password_required: bool, environment: st
             f"required in {environment}: pulumi config set --secret involution:redisPassword "
             "<password>",
         )
-    image = reader.image("redisImage", DEFAULT_REDIS_IMAGE, "a version tag of the official image")
+    image = reader.image("redisImage", DEFAULT_REDIS_IMAGE, "the official redis image")
     memory = reader.integer("redisMaxMemoryMb", DEFAULT_MAX_MEMORY_MB, MIN_MAX_MEMORY_MB)
     policy = reader.text("redisEvictionPolicy") or DEFAULT_EVICTION_POLICY
     if policy not in EVICTION_POLICIES:

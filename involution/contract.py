@@ -83,6 +83,10 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("kubernetesVersion", "Kubernetes minor version of the target cluster"),
     ConfigKey("soak", 'how long phases "10", "50", "100" stay live before the next step'),
     ConfigKey("releaseOverride", "{reason, approvedBy, ticket, expiresAt}: skip one soak"),
+    ConfigKey(
+        "releaseAdoption",
+        "{reason, approvedBy, ticket, expiresAt}: take over the release the cluster runs",
+    ),
     ConfigKey("promoteFrom", "the stack that must run a version as stable before this one"),
     ConfigKey("network", "who may reach what: monitoring namespace, ingress namespace, egress"),
     ConfigKey("releaseReason", "why the next step is taken; recorded in releaseLog"),

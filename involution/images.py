@@ -18,6 +18,17 @@ _REFERENCE = re.compile(
     r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
 )
 FLOATING_TAGS = frozenset({"latest"})
+# What "pinned" means, for the program's config checks and the policy pack's `image-pinned`
+# rule alike: a semver tag (1.27.3, v1.2.3, 7.4.1-alpine) that does not float, or a sha256
+# digest. The pack keeps its own copy (it judges the program's output independently);
+# tests/test_contract.py fails when the two disagree.
+SEMVER_TAG = re.compile(
+    r"^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)([-.][0-9A-Za-z][0-9A-Za-z.-]*)?$"
+)
+PINNED_FORM = (
+    "an image pinned by a semver tag (e.g. 1.27.3, 7.4.1-alpine, v1.2.3) or a sha256 digest; "
+    "never `latest`, an untagged image or a tag such as `stable` or `7.4-alpine`"
+)
 # Label values allow no `:`; a digest shows as its first 12 hex digits.
 DIGEST_LABEL_LENGTH = 12
 
@@ -57,9 +68,22 @@ class ImageRef:
         return ref
 
     @property
+    def pin_problem(self) -> str | None:
+        """Why the reference is not pinned (the policy pack's words), or None when it is."""
+        if self.digest is not None:
+            return None
+        if self.tag is None:
+            return "untagged (pulls `latest`): pin a version tag"
+        if self.tag.lower() in FLOATING_TAGS:
+            return f"uses the floating tag {self.tag!r}"
+        if not SEMVER_TAG.match(self.tag):
+            return f"tag {self.tag!r} is not a semver tag"
+        return None
+
+    @property
     def pinned(self) -> bool:
-        """Pinned by digest, or by a tag that does not float."""
-        return self.digest is not None or (self.tag is not None and self.tag not in FLOATING_TAGS)
+        """Pinned by digest, or by a semver tag that does not float."""
+        return self.pin_problem is None
 
     @property
     def label_version(self) -> str:

@@ -14,8 +14,15 @@ from involution.config_release import check_approval, check_gates
 from involution.contract import Environment
 from involution.errors import PATH_HEADING, ConfigError, ConfigProblem
 from involution.phases import Phase
-from involution.release_path import DesiredRelease, Verdict, judge
-from involution.release_state import DeployedRelease, UpstreamRelease
+from involution.release_guard import Guard, guard_release
+from involution.release_live import LiveRelease
+from involution.release_path import DesiredRelease, PathRules, Step, Verdict, judge
+from involution.release_state import (
+    RELEASE_LOG_LENGTH,
+    DeployedRelease,
+    LogEntry,
+    UpstreamRelease,
+)
 from involution.settings import Settings
 
 
@@ -39,13 +46,33 @@ def check_release(
     *,
     now: datetime,
     read_upstream: Callable[[str], UpstreamRelease] | None = None,
+    live: LiveRelease | None = None,
+    preview: bool = False,
 ) -> CheckedRelease:
-    """The step this config asks for; raises one ConfigError naming every refusal."""
-    verdict = judge(
-        deployed, desired_release(settings), settings.path, now=now, read_upstream=read_upstream
+    """The step this config asks for; raises one ConfigError naming every refusal.
+
+    `deployed` is what the stack's outputs say, `live` what the cluster runs (None: not
+    asked); when they cannot be read or disagree, only a step back passes (release_guard)."""
+    desired = desired_release(settings)
+    guard = guard_release(
+        deployed,
+        desired,
+        live,
+        now=now,
+        adoption=settings.path.adoption,
+        preview=preview,
     )
+    if guard.problems:
+        raise ConfigError(list(guard.problems), PATH_HEADING)
+    verdict = _judge(guard, desired, settings.path, now, read_upstream)
+    deployed = guard.basis
     problems: list[ConfigProblem] = list(verdict.problems)
-    warnings: list[str] = []
+    warnings: list[str] = list(guard.warnings)
+    if guard.back_only and not verdict.problems:
+        warnings.append(
+            f"only a step back is allowed ({'; '.join(guard.back_only)}): "
+            f"this {verdict.step.value} is one"
+        )
     production = settings.environment is Environment.PRODUCTION
     if not verdict.step.is_back and settings.phase is not Phase.ROLLBACK:
         if settings.phase.takes_traffic and settings.release_type.needs_approval:
@@ -68,3 +95,45 @@ def check_release(
     if problems:
         raise ConfigError(problems, PATH_HEADING)
     return CheckedRelease(verdict=replace(verdict, problems=()), warnings=tuple(warnings))
+
+
+def _judge(
+    guard: Guard,
+    desired: DesiredRelease,
+    rules: PathRules,
+    now: datetime,
+    read_upstream: Callable[[str], UpstreamRelease] | None,
+) -> Verdict:
+    """The verdict on the basis the guard chose; an adoption is recorded with the step."""
+    if guard.adopted is not None:
+        reason = "; ".join(r for r in (rules.reason, guard.adopted) if r)
+        rules = replace(rules, reason=reason)
+    basis = guard.basis
+    if basis is not None and not basis.phase_readable:
+        # No source says which phase runs: the guard let only `rollback` through.
+        entry = LogEntry(
+            at=now,
+            step=Step.ROLLBACK.value,
+            from_phase="unreadable",
+            phase=desired.phase.value,
+            stable_version=desired.stable.tag,
+            canary_version=desired.canary.tag if desired.canary else None,
+            reason=rules.reason,
+        )
+        return Verdict(
+            step=Step.ROLLBACK, phase_since=now, soak_until=None, log=(*basis.log, entry)
+        )
+    verdict = judge(basis, desired, rules, now=now, read_upstream=read_upstream)
+    if guard.adopted is not None and verdict.step is Step.STAY:
+        # Staying on the adopted release changes nothing on the cluster but is still recorded.
+        entry = LogEntry(
+            at=now,
+            step="adopt",
+            from_phase=basis.phase.value if basis is not None else "-",
+            phase=desired.phase.value,
+            stable_version=desired.stable.tag,
+            canary_version=desired.canary.tag if desired.canary else None,
+            reason=rules.reason,
+        )
+        verdict = replace(verdict, log=(*verdict.log, entry)[-RELEASE_LOG_LENGTH:])
+    return verdict

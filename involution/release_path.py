@@ -106,6 +106,8 @@ class PathRules:
     override: ReleaseOverride | None
     promote_from: str | None
     reason: str | None = None  # `releaseReason`: recorded with the step in releaseLog
+    # `releaseAdoption`: take over the release the cluster runs (release_guard)
+    adoption: ReleaseOverride | None = None
 
 
 @dataclass(frozen=True)

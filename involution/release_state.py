@@ -63,35 +63,111 @@ class LogEntry:
 
 
 @dataclass(frozen=True)
+class UnreadableOutput:
+    """A last output that exists but cannot be read: the release path fails closed on it."""
+
+    name: str
+    value: object
+    expected: str
+
+    def describe(self) -> str:
+        return f"the stack's last output {self.name} = {self.value!r} is not {self.expected}"
+
+
+@dataclass(frozen=True)
 class DeployedRelease:
-    """What the stack runs now, from its last outputs."""
+    """What the stack runs now, from its last outputs. `unreadable` lists the outputs that
+    exist but do not parse: no step forward is judged on them (steps back still are)."""
 
     phase: Phase
     stable: EngineVersion | None
     canary: EngineVersion | None
     phase_since: datetime | None
     log: tuple[LogEntry, ...] = ()
+    unreadable: tuple[UnreadableOutput, ...] = ()
+
+    @property
+    def phase_readable(self) -> bool:
+        return all(u.name != "phase" for u in self.unreadable)
 
     @classmethod
     def from_outputs(cls, outputs: Mapping[str, Any] | None) -> DeployedRelease | None:
-        """None for a stack never deployed (no outputs): it starts from `none`."""
-        if not outputs or "phase" not in outputs:
+        """None for a stack never deployed (no outputs): it starts from `none`. Outputs that
+        exist but do not parse are kept as `unreadable`, never read as a default."""
+        if not outputs:
             return None
-        try:
-            phase = Phase(str(outputs["phase"]))
-        except ValueError:
-            phase = Phase.NONE
-        since = outputs.get("phaseSince")
-        log = [
-            LogEntry.from_record(r) for r in outputs.get("releaseLog") or [] if isinstance(r, dict)
-        ]
+        unreadable: list[UnreadableOutput] = []
+        phase = _phase(outputs.get("phase"), unreadable)
+        stable = _version("stableVersion", outputs.get("stableVersion"), unreadable)
+        canary_value = outputs.get("canaryVersion")
+        canary = _version("canaryVersion", canary_value, unreadable, required=False)
+        if canary is None and canary_value in (None, "") and phase in _WITH_CANARY:
+            unreadable.append(
+                UnreadableOutput(
+                    "canaryVersion", canary_value, f"a version tag at phase {phase.value}"
+                )
+            )
         return cls(
             phase=phase,
-            stable=_version(outputs.get("stableVersion")),
-            canary=_version(outputs.get("canaryVersion")),
-            phase_since=parse_time(since) if isinstance(since, str) else None,
-            log=tuple(entry for entry in log if entry is not None),
+            stable=stable,
+            canary=canary,
+            phase_since=_since(outputs.get("phaseSince"), unreadable),
+            log=_log(outputs.get("releaseLog"), unreadable),
+            unreadable=tuple(unreadable),
         )
+
+
+# Phases whose canary Deployment exists, so the outputs must name its version.
+_WITH_CANARY = (Phase.SHADOW, Phase.P10, Phase.P50, Phase.P100, Phase.ROLLBACK)
+
+
+def _phase(value: object, unreadable: list[UnreadableOutput]) -> Phase:
+    try:
+        return Phase(value)
+    except ValueError:
+        allowed = ", ".join(p.value for p in Phase)
+        unreadable.append(UnreadableOutput("phase", value, f"a phase ({allowed})"))
+        return Phase.NONE  # never judged: phase_readable is False
+
+
+def _version(
+    name: str, value: object, unreadable: list[UnreadableOutput], *, required: bool = True
+) -> EngineVersion | None:
+    if value is None or value == "":
+        if required:
+            unreadable.append(UnreadableOutput(name, value, "a version tag such as v1.2.2"))
+        return None
+    if isinstance(value, str):
+        try:
+            return EngineVersion.parse(value)
+        except VersionError:
+            pass
+    unreadable.append(UnreadableOutput(name, value, "a version tag such as v1.2.2"))
+    return None
+
+
+def _since(value: object, unreadable: list[UnreadableOutput]) -> datetime | None:
+    if value is None:
+        return None  # deployed before phaseSince was recorded: the soak check says so
+    try:
+        if isinstance(value, str):
+            moment = parse_time(value)
+            if moment.tzinfo is not None:
+                return moment
+    except ValueError:
+        pass
+    unreadable.append(UnreadableOutput("phaseSince", value, "an RFC 3339 time with a zone"))
+    return None
+
+
+def _log(value: object, unreadable: list[UnreadableOutput]) -> tuple[LogEntry, ...]:
+    if value is None:
+        return ()
+    records = value if isinstance(value, list) else [value]
+    entries = [LogEntry.from_record(r) if isinstance(r, dict) else None for r in records]
+    if not isinstance(value, list) or None in entries:
+        unreadable.append(UnreadableOutput("releaseLog", value, "a list of release log records"))
+    return tuple(entry for entry in entries if entry is not None)
 
 
 @dataclass(frozen=True)
@@ -100,15 +176,6 @@ class UpstreamRelease:
 
     stack: str
     stable: EngineVersion | None
-
-
-def _version(value: object) -> EngineVersion | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return EngineVersion.parse(value)
-    except VersionError:
-        return None
 
 
 def parse_time(text: str) -> datetime:

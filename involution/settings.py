@@ -46,6 +46,7 @@ from involution.contract import (
 from involution.errors import ConfigError
 from involution.images import ImageRef, ImageRefError
 from involution.phases import ALLOWED_PHASES, Phase, PhasePlan, plan_phase
+from involution.release_guard import ADOPTION_KEY
 from involution.release_path import PathRules
 from involution.versions import TAG_FORM, EngineVersion, ReleaseType, release_type
 
@@ -194,6 +195,12 @@ def _read_path(reader: ConfigReader, environment: Environment, stack: str) -> Pa
         override=read_release_override(reader, production=environment is Environment.PRODUCTION),
         promote_from=read_promote_from(reader, stack),
         reason=reader.text("releaseReason"),
+        adoption=read_release_override(
+            reader,
+            production=environment is Environment.PRODUCTION,
+            key=ADOPTION_KEY,
+            purpose="why the release the cluster runs is taken over",
+        ),
     )
 
 
@@ -257,7 +264,7 @@ def _read_workloads(reader: ConfigReader, environment: Environment) -> _Workload
             if minimum_routers > 1
             else "",
         ),
-        nginx_image=reader.image("nginxImage", DEFAULT_NGINX_IMAGE, "a version tag or a digest"),
+        nginx_image=reader.image("nginxImage", DEFAULT_NGINX_IMAGE, "an unprivileged nginx image"),
         resolver_version=resolver_version,
         resolver_repository=_read_repository(
             reader, "timeResolverRepository", DEFAULT_TIME_RESOLVER_REPOSITORY

@@ -99,7 +99,7 @@ def missing_monitoring_kinds(cluster: Discovery) -> list[str] | None:
     return missing
 
 
-def _mocked() -> bool:
+def mocked() -> bool:
     """Under pulumi.runtime.set_mocks (the unit tests) there is no cluster to ask."""
     return isinstance(get_monitor(), MockMonitor)
 
@@ -108,7 +108,7 @@ def cluster_problems(settings: Settings) -> list[ConfigProblem]:
     """What the target cluster cannot take of this stack; none in render mode."""
     if settings.target.render_directory is not None or not settings.monitoring.enabled:
         return []
-    if _mocked():
+    if mocked():
         return []
     cluster = discovery(settings.target.kube_context)
     if cluster is None:

@@ -14,6 +14,7 @@ from involution.settings import Settings, parse_settings
 from program.analysis_gate import analysis_problems
 from program.cluster_check import cluster_problems
 from program.last_release import deployed_release, upstream_release
+from program.live_release import live_release
 
 
 class StackConfigError(ConfigError, pulumi.RunError):
@@ -48,20 +49,22 @@ def check_cluster(settings: Settings) -> None:
 
 
 def read_release(settings: Settings, now: datetime) -> CheckedRelease:
-    """The step the config asks for against what the stack last deployed; raises
-    StackConfigError, before any resource is registered, when the release path refuses it."""
+    """The step the config asks for against what the stack last deployed and what the cluster
+    runs; raises StackConfigError, before any resource is registered, when the release path
+    refuses it."""
+    preview = pulumi.runtime.is_dry_run()
     try:
         checked = check_release(
             settings,
             deployed_release(settings.stack),
             now=now,
             read_upstream=upstream_release,
+            live=live_release(settings),
+            preview=preview,
         )
     except ConfigError as error:
         raise StackConfigError(list(error.problems), error.heading) from None
-    problems, _ = analysis_problems(
-        settings, checked.verdict.step, preview=pulumi.runtime.is_dry_run()
-    )
+    problems, _ = analysis_problems(settings, checked.verdict.step, preview=preview)
     if problems:
         raise StackConfigError(problems, PATH_HEADING)
     return checked

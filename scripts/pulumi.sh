@@ -102,6 +102,20 @@ split_local_file() {
   fi
 }
 
+# `stack init` writes the new salt into the project's Pulumi.<stack>.yaml: run it in a scratch
+# copy of the project file, so the tracked stack file is never written, and keep the salt here.
+init_stack() {
+  local scratch
+  scratch=$(mktemp -d)
+  cp Pulumi.yaml "$scratch/"
+  (cd "$scratch" && "$ENGINE" stack init "$stack" --secrets-provider passphrase >/dev/null)
+  if [[ -f $scratch/Pulumi.$stack.yaml ]]; then
+    grep -E "$PROVIDER_LINE" "$scratch/Pulumi.$stack.yaml" > "$provider_file" || true
+  fi
+  rm -rf "$scratch"
+  "$ENGINE" stack select "$stack" >/dev/null
+}
+
 with_config_file() {
   # Before a `--` (positional arguments follow it), else at the end.
   local out=() inserted=false arg
@@ -127,8 +141,7 @@ case "$subcommand" in
     fi
     if ! "$ENGINE" stack select "$stack" >/dev/null 2>&1; then
       echo "pulumi.sh: creating stack $stack (state in $PULUMI_BACKEND_URL)" >&2
-      "$ENGINE" stack init "$stack" --secrets-provider passphrase >/dev/null
-      adopt_provider_lines
+      init_stack
     fi
     compose_local_file
     mapfile -d '' wrapped < <(with_config_file "$@")

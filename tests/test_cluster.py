@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +231,57 @@ def assert_drift_reported(output: str) -> None:
     """The refreshed live values against the program's, for both drifted fields."""
     assert "~ replicas: 1 => 2" in output, output
     assert f'~ image: "{DRIFT_IMAGE}" => "{DECLARED_IMAGE}"' in output, output
+
+
+def test_a_lost_state_refuses_steps_forward_until_the_release_is_adopted(
+    cluster: LocalCluster, project: EngineProject, tmp_path: Path
+) -> None:
+    """The same stack with its state lost (a new backend: outputs say first deployment) while
+    the cluster still runs the walk's rolled-back release."""
+    lost = or_missing(
+        lambda: make_project(tmp_path, extra_env={"KUBECONFIG": str(cluster.kubeconfig)})
+    )
+    lost.init_stack(STACK, {"namespace": NAMESPACE})
+    lost.set(STACK, "redisPassword", TEST_REDIS_PASSWORD, secret=True)
+    lost.set(STACK, "monitoring.enabled", "false", path=True)
+    runs = (
+        "engine-stable runs v1.2.2 at phase rollback; engine-canary runs v1.3.0 at phase rollback"
+    )
+    steps_forward: list[tuple[dict[str, str | None], dict[str, str | None]]] = [
+        ({"stableVersion": "v2.0.0"}, {"stableVersion": "v1.2.2"}),
+        ({"canaryVersion": "v1.3.0", "canaryPhase": "10"}, {"canaryPhase": "none"}),
+    ]
+    for forward, undo in steps_forward:
+        lost.configure(STACK, forward)
+        for command in ("preview", "up"):
+            extra = ("--yes", "--skip-preview") if command == "up" else ()
+            result = lost.pulumi(command, *extra, "--stack", STACK, check=False)
+            output = result.stdout + result.stderr
+            assert result.returncode != 0, output
+            assert "the stack's outputs say first deployment (it has none), but" in output, output
+            assert runs in output, output
+            assert "releaseAdoption" in output and "Traceback" not in output
+        lost.configure(STACK, undo)
+    state = lost.pulumi("stack", "--show-urns", "--stack", STACK).stdout
+    assert "kubernetes:core/v1:Namespace" not in state, state  # nothing registered
+
+    lost.configure(STACK, {"canaryVersion": "v1.3.0", "canaryPhase": "rollback"})
+    expires = (datetime.now(UTC) + timedelta(hours=2)).isoformat(timespec="seconds")
+    for key, value in {**ADOPTION, "expiresAt": expires}.items():
+        lost.set(STACK, f"releaseAdoption.{key}", value, path=True)
+    adopted = lost.pulumi("preview", "--stack", STACK, check=False)
+    output = adopted.stdout + adopted.stderr
+    assert adopted.returncode == 0, output
+    assert "releaseAdoption: this step is judged against the cluster at" in output, output
+    assert "adopted: state moved to a new backend (approved by ana.release, CHG-3001)" in output
+    lost.pulumi("stack", "rm", "--yes", "--force", "--stack", STACK)
+
+
+ADOPTION = {
+    "reason": "state moved to a new backend",
+    "approvedBy": "ana.release",
+    "ticket": "CHG-3001",
+}
 
 
 def test_destroy_leaves_nothing_of_the_namespace(

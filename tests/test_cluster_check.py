@@ -77,7 +77,7 @@ def test_render_mode_and_disabled_monitoring_ask_no_cluster(
 
 def test_a_cluster_without_the_crds_is_one_problem(monkeypatch: pytest.MonkeyPatch) -> None:
     # Earlier tests of the session leave Pulumi's mocks set, which the check stands aside for.
-    monkeypatch.setattr(cluster_check, "_mocked", lambda: False)
+    monkeypatch.setattr(cluster_check, "mocked", lambda: False)
     monkeypatch.setattr(cluster_check, "discovery", lambda context: served())
     (problem,) = cluster_check.cluster_problems(staging())
     assert problem.describe() == (

@@ -11,6 +11,7 @@ configs against the constants, then the program's rendered resources against the
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +197,65 @@ def test_program_renders_the_services_and_labels_the_pack_reads(canary_run: Mock
         assert set(json.loads(annotations[f"{pack.ANNOTATION_PREFIX}gates"])) == set(
             pack.GATE_NAMES
         )
+
+
+# ------------------------------------------------------------------ pinned images -----
+
+IMAGES = (
+    "redis:7.4.1-alpine",
+    "redis:7.4-alpine",
+    "redis:7",
+    "nginx:stable",
+    "nginx:latest",
+    "nginx:LATEST",
+    "nginx",
+    "registry.example.com:5000/team/engine:v1.2.3",
+    "registry.example.com:5000/team/engine",
+    "nginxinc/nginx-unprivileged:1.27.3-alpine",
+    "involution-engine:v1.3.0-rc.1",
+    f"involution-engine@sha256:{'a' * 64}",
+    f"involution-engine:v1.2.2@sha256:{'b' * 64}",
+)
+
+
+def test_one_definition_of_a_pinned_image() -> None:
+    """The program's `ImageRef.pin_problem` and the pack's `image-pinned` rule (at its
+    defaults) accept and refuse the same images, for the same reason."""
+    from involution_policies import images as pack_images
+
+    from involution import images as program_images
+
+    assert program_images.SEMVER_TAG.pattern == default(
+        pack_images.IMAGE_PINNED_SCHEMA, "tagPattern"
+    )
+    assert sorted(program_images.FLOATING_TAGS) == default(
+        pack_images.IMAGE_PINNED_SCHEMA, "forbiddenTags"
+    )
+    pattern = re.compile(default(pack_images.IMAGE_PINNED_SCHEMA, "tagPattern"))
+    forbidden = set(default(pack_images.IMAGE_PINNED_SCHEMA, "forbiddenTags"))
+    verdicts = {}
+    for image in IMAGES:
+        by_pack = pack_images.image_problem(image, pattern, forbidden, allow_digest=True)
+        by_program = program_images.ImageRef.parse(image).pin_problem
+        assert (by_pack is None) == (by_program is None), (image, by_pack, by_program)
+        if by_program is not None:
+            assert by_pack is not None and by_program in by_pack, (image, by_pack, by_program)
+        verdicts[image] = by_program is None
+    assert verdicts["redis:7.4.1-alpine"] and not verdicts["redis:7.4-alpine"]
+    assert not verdicts["nginx:stable"] and not verdicts["nginx"]
+
+
+@pytest.mark.parametrize(
+    ("key", "image"), [("redisImage", "redis:7.4-alpine"), ("nginxImage", "nginx:stable")]
+)
+def test_the_program_refuses_at_config_time_what_the_pack_refuses_at_preview(
+    key: str, image: str
+) -> None:
+    from involution.errors import ConfigError
+    from involution.settings import parse_settings
+
+    raw = {"environment": "dev", "stableVersion": "v1.2.2", key: image}
+    with pytest.raises(ConfigError) as refused:
+        parse_settings(raw, stack="dev")
+    assert f"involution:{key} = {image!r}" in str(refused.value)
+    assert "not a semver tag" in str(refused.value)

@@ -5,22 +5,24 @@
 tests copy the committed config without any salt, so neither command breaks the other.
 
 Each clone is of HEAD, with its own state folder and passphrase (never the user's `.state/` or
-~/.config/involution/passphrase); the venv and the engine cache are shared, so nothing is
-installed or rebuilt. "make test" is represented by the engine tests that init the dev stack
+~/.config/involution/passphrase) and a venv of its own (harness.fresh_clone: its packages are
+borrowed, so nothing is downloaded, but scripts/venv.sh and the editable install really run in
+the clone). No tracked file may be written, not even with the same content: the editable
+install once rewrote a tracked `involution_delivery.egg-info/SOURCES.txt`. "make test" is
+represented by the engine tests that init the dev stack
 from the copied Pulumi.dev.yaml (the ones an `encryptionsalt` in it broke); the whole suite
 would run this test again inside itself.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from harness.engine import PROJECT_DIR, SECRETS_PROVIDER_KEYS, engine_bin
-from tests.tooling import or_missing, require_tool
+from harness.engine import SECRETS_PROVIDER_KEYS, engine_bin
+from harness.fresh_clone import FreshClone, make_clone
+from tests.tooling import or_missing
 
 pytestmark = pytest.mark.engine
 
@@ -31,42 +33,26 @@ ENGINE_TESTS = (
 
 
 class Clone:
+    """A fresh clone whose own venv really runs scripts/venv.sh (the editable install of the
+    `involution` command included), with its own state folder and passphrase."""
+
     def __init__(self, base: Path) -> None:
-        git = require_tool("git", "git")
         or_missing(engine_bin)
-        self.root = base / "clone"
-        subprocess.run(
-            [git, "clone", "--quiet", "--no-hardlinks", str(PROJECT_DIR), str(self.root)],
-            check=True,
-        )
-        (self.root / "venv").symlink_to((PROJECT_DIR / "venv").resolve())
-        self.git = git
         self.state = base / "state"
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            # Not the user's passphrase, state or stack-config folder; not the outer coverage run.
-            if not k.startswith(
-                ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_BACKEND", "INVOLUTION_", "COV_CORE_")
+        self.clone: FreshClone = or_missing(
+            lambda: make_clone(
+                base,
+                env_extra={
+                    "PULUMI_BACKEND_URL": f"file://{self.state}",
+                    "INVOLUTION_PASSPHRASE_FILE": str(base / "passphrase"),
+                },
             )
-        }
-        self.env = {
-            **env,
-            "PULUMI_BACKEND_URL": f"file://{self.state}",
-            "INVOLUTION_PASSPHRASE_FILE": str(base / "passphrase"),
-            "NO_COLOR": "1",
-        }
+        )
+        self.root = self.clone.root
+        self.tracked = self.clone.tracked_files()
 
     def run(self, *command: str) -> str:
-        result = subprocess.run(
-            command,
-            cwd=self.root,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=1200,
-        )
+        result = self.clone.run(*command, timeout=1200)
         output = result.stdout + result.stderr
         assert result.returncode == 0, f"{' '.join(command)} exited {result.returncode}:\n{output}"
         return output
@@ -80,8 +66,14 @@ class Clone:
         )
 
     def assert_clean(self, after: str) -> None:
-        status = self.run(self.git, "status", "--porcelain", "--untracked-files=all")
-        assert status == "", f"after {after}: git status --porcelain:\n{status}"
+        status = self.clone.status()
+        assert status == [], f"after {after}: git status --porcelain:\n{status}"
+        written = {
+            name
+            for name, stamp in self.clone.tracked_files().items()
+            if self.tracked.get(name) != stamp
+        }
+        assert not written, f"after {after}: tracked files written: {sorted(written)}"
         for stack_file in self.root.glob("Pulumi.*.yaml"):
             for key in SECRETS_PROVIDER_KEYS:
                 assert f"\n{key}:" not in "\n" + stack_file.read_text(), stack_file

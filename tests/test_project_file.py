@@ -24,6 +24,7 @@ OBJECT_KEYS = {
     "monitoring",
     "imageBuild",
     "soak",
+    "releaseAdoption",
     "releaseOverride",
     "network",
     "traffic",
