@@ -117,6 +117,7 @@ CHAIN_PREFIXES='KUBE-|CNI-'
 # shellcheck source=scripts/lib/proc.sh
 . "$ROOT/scripts/lib/proc.sh"
 
+digest() { sha256sum "$1" | cut -c1-16; }
 kctl() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG_PATH" --context "$CONTEXT" "$@"; }
 as_root() {
   [[ $(id -u) -eq 0 ]] && return 0
@@ -264,6 +265,36 @@ delete_chains() {
   done < <(iptables_tools)
 }
 
+# ----------------------------------------------------------- machine paths ----
+# Folders kubelet, containerd's shims and the CNI library use at fixed paths whatever their
+# configuration: those that did not exist before the node's first start go with `down`.
+FIXED_PATHS=(/var/lib/kubelet /var/log/containers /var/lib/cni /run/containerd)
+CREATED_RECORD="$NODE_HOME/created-paths"
+record_paths() {
+  [[ -f "$CREATED_RECORD" ]] && return 0
+  local path
+  mkdir -p "$NODE_HOME"
+  for path in "${FIXED_PATHS[@]}"; do
+    [[ -e "$path" ]] || echo "$path"
+  done > "$CREATED_RECORD"
+}
+remove_created_paths() {
+  [[ -f "$CREATED_RECORD" ]] || return 0
+  local path
+  while IFS= read -r path; do
+    [[ -n "$path" && -e "$path" ]] && rm -rf --one-file-system "$path"
+  done < "$CREATED_RECORD"
+  rm -f "$CREATED_RECORD"
+}
+created_paths_left() {
+  [[ -f "$CREATED_RECORD" ]] || return 0
+  local path
+  while IFS= read -r path; do
+    [[ -n "$path" && -e "$path" ]] && echo "$path"
+  done < "$CREATED_RECORD"
+  return 0
+}
+
 # ------------------------------------------------------------------ cgroups ----
 cgroup_dirs() {  # our cgroup in every v1 hierarchy (and the unified one)
   local d
@@ -335,6 +366,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         BinaryName = "/usr/sbin/runc"
+        Root = "$NODE_RUN/runc"
         SystemdCgroup = false
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
@@ -481,9 +513,13 @@ node_ready() {
 containerd_ready() { "${CTR[@]}" version; }
 ok_at() { curl -fsS "http://127.0.0.1:$1$2"; }
 
+# another_owner: the cluster home whose node holds the machine's node parts, if not ours.
+another_owner() {
+  [[ -f "$OWNER" && "$(<"$OWNER")" != "$CLUSTER_HOME" ]] && cat "$OWNER"
+}
 claim() {
   mkdir -p "$NODE_RUN"
-  if [[ -f "$OWNER" && "$(<"$OWNER")" != "$CLUSTER_HOME" ]] && running_anything; then
+  if another_owner >/dev/null && { containerd_ready >/dev/null 2>&1 || ip link show "$BRIDGE" >/dev/null 2>&1; }; then
     die "a node of $(<"$OWNER") runs on this machine: stop it first (INVOLUTION_CLUSTER_HOME=$(<"$OWNER") scripts/cluster.sh down)"
   fi
   echo "$CLUSTER_HOME" > "$OWNER"
@@ -504,23 +540,26 @@ up() {
   [[ -s "$RUN/kubelet.kubeconfig" ]] || die "no $RUN/kubelet.kubeconfig: scripts/cluster.sh up starts the node"
   claim
   record_sysctls
+  record_paths
   bridge_up
   cgroups_up
   cni_config
   containerd_config
-  start containerd "$CONTAINERD" --config "$NODE_HOME/containerd.toml"
+  START_KEY="$(digest "$NODE_HOME/containerd.toml")" \
+    start containerd "$CONTAINERD" --config "$NODE_HOME/containerd.toml"
   wait_for 30 containerd containerd_ready
   timed "images" images
   kubelet_config
-  start kubelet "$BIN/kubelet" --config "$NODE_HOME/kubelet.yaml" \
+  START_KEY="$(digest "$NODE_HOME/kubelet.yaml")" start kubelet "$BIN/kubelet" --config "$NODE_HOME/kubelet.yaml" \
     --kubeconfig "$RUN/kubelet.kubeconfig" --hostname-override "$NODE_NAME" \
     --node-ip "$BRIDGE_IP" --root-dir "$NODE_HOME/kubelet" --cert-dir "$NODE_HOME/kubelet/pki" \
     --node-labels "involution.dev/node=real"
   kube_proxy_config
-  start kube-proxy "$BIN/kube-proxy" --config "$NODE_HOME/kube-proxy.yaml"
+  START_KEY="$(digest "$NODE_HOME/kube-proxy.yaml")" \
+    start kube-proxy "$BIN/kube-proxy" --config "$NODE_HOME/kube-proxy.yaml"
   cluster_objects
   coredns_config
-  start coredns "$BIN/coredns" -conf "$NODE_HOME/Corefile"
+  START_KEY="$(digest "$NODE_HOME/Corefile")" start coredns "$BIN/coredns" -conf "$NODE_HOME/Corefile"
   wait_for 60 "kubelet" ok_at "$KUBELET_HEALTHZ_PORT" /healthz
   wait_for 60 "kube-proxy" ok_at "$KUBE_PROXY_HEALTHZ_PORT" /healthz
   wait_for 60 "CoreDNS" ok_at "$COREDNS_READY_PORT" /ready
@@ -538,13 +577,6 @@ shims() {
       && echo "${p#/proc/}"
   done
   return 0
-}
-running_anything() {
-  local name
-  for name in "${NODE_PROCESSES[@]}" containerd; do
-    pid_of "$name" >/dev/null && return 0
-  done
-  [[ -n "$(shims)" ]]
 }
 
 remove_containers() {
@@ -566,7 +598,12 @@ remove_containers() {
 
 down() {
   as_root
-  local name pid stopped=()
+  local name pid stopped=() other
+  if other="$(another_owner)"; then
+    log "the node's machine-wide parts belong to $other: stopping only this home's processes"
+    for name in "${NODE_PROCESSES[@]}" containerd; do stop "$name" 10 || true; done
+    return 0
+  fi
   for name in "${NODE_PROCESSES[@]}"; do
     stop "$name" 10 && stopped+=("$name")
   done
@@ -584,6 +621,8 @@ down() {
   restore_sysctls
   rm -rf "$NODE_HOME/cni/ipam" "$NODE_RUN"
   find /var/log/containers -maxdepth 1 -lname "$NODE_HOME/*" -delete 2>/dev/null || true
+  find /var/lib/cni/results -maxdepth 1 -name 'involution-*' -delete 2>/dev/null || true
+  remove_created_paths
   log "node stopped: ${stopped[*]:-nothing was running}"
   leftovers >&2 || die "the node left these behind"
 }
@@ -604,6 +643,7 @@ leftovers() {
   while IFS= read -r line; do found+=("cgroup $line"); done < <(cgroup_dirs)
   while IFS= read -r line; do found+=("sysctl $line"); done < <(sysctl_changes)
   [[ -d "$NODE_RUN" ]] && found+=("folder $NODE_RUN")
+  while IFS= read -r line; do found+=("folder $line"); done < <(created_paths_left)
   [[ ${#found[@]} -eq 0 ]] && return 0
   printf 'left behind: %s\n' "${found[@]}"
   return 1

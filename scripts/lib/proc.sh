@@ -18,10 +18,11 @@ pid_of() {
 }
 
 # start NAME EXE ARGS...: run EXE unless NAME runs with the same arguments already; one that
-# runs with other arguments (an older flag set) is restarted.
+# runs with other arguments (an older flag set) is restarted. START_KEY (e.g. a digest of its
+# configuration file) counts as an argument.
 start() {
   local name="$1" exe="$2" args; shift 2
-  args="$(printf '%q ' "$@")"
+  args="$(printf '%q ' "$@")${START_KEY:+ [key $START_KEY]}"
   mkdir -p "$RUN"
   if pid_of "$name" "$exe" >/dev/null; then
     if [[ -f "$RUN/$name.args" && "$(<"$RUN/$name.args")" == "$args" ]]; then
