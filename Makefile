@@ -7,7 +7,7 @@ BIN := venv/bin
 STACK ?= dev
 
 # The test layers, fastest first (harness/layers.py says what each runs; `make test-<layer>`).
-LAYERS := unit policy tools engine readme cluster
+LAYERS := unit policy tools engine readme cluster pods
 # pytest on WORKERS processes (WORKERS=0: one process); tests that share a server or a stack
 # carry one xdist_group and stay on one worker, the slowest layers first (tests/layering.py).
 WORKERS ?= 2
@@ -41,10 +41,12 @@ engine:
 tools:
 	@scripts/install_test_tools.sh
 
-# A local control plane on loopback (etcd, kube-apiserver, controller-manager, scheduler, kwok
-# nodes), built from Go modules once (~7 min cold, cached in ~/.cache/involution-cluster);
-# prints the kubeconfig path (context involution-local). See README "A live API server".
-cluster:
+# A local cluster on this machine (as root): the control plane on loopback, a real node
+# (containerd, kubelet, kube-proxy, CoreDNS, the release's images built locally) and a
+# Prometheus scraping the pods; built from Go modules and Debian's packages once (~10 min cold,
+# cached in ~/.cache/involution-cluster); prints the kubeconfig path (context involution-local).
+# See README "The local cluster: releases on real pods".
+cluster: venv
 	@scripts/cluster.sh up
 
 cluster-down:
@@ -82,7 +84,7 @@ test: venv engine tools lint typecheck test-all
 $(addprefix test-,$(LAYERS)): test-%: venv
 	$(PYTEST) -m $* tests
 test-tools: tools
-test-engine test-readme test-cluster: engine tools
+test-engine test-readme test-cluster test-pods: engine tools
 
 golden: venv
 	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_golden.py
@@ -99,7 +101,8 @@ bench: venv engine tools
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.watch_rollback
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.report
 
-# pulumi up per phase change on the local cluster beside render mode (needs `make cluster`).
+# Releases on the local cluster's real node under load: pulumi up per phase change and rollback,
+# pods Ready, failed requests, a bad canary's rollback by watch (needs `make cluster`).
 bench-cluster: venv engine
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m benchmarks.cluster
 

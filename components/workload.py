@@ -6,6 +6,7 @@ tracks, the router and the resolver cannot drift apart on what "hardened" means.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,11 +22,10 @@ from involution.names import (
     NAME_LABEL,
     PART_OF,
     PART_OF_LABEL,
+    RUN_AS_USER,
     VERSION_LABEL,
 )
 
-# Non-root IDs of the images' unprivileged users; the restricted profile requires non-zero.
-RUN_AS_USER = 10001
 TMP_VOLUME = "tmp"
 
 
@@ -221,6 +221,31 @@ def disruption_budget(
     )
 
 
+# `pulumi up` returns when the rollout of THIS generation is complete. The Kubernetes
+# provider's built-in Deployment await (4.25) can take the status of the previous rollout,
+# replayed by its informer, for the new one and return at once (seen on the local cluster's
+# real node: the router still serving the old split when `up` returned). Its `waitFor`
+# conditions ignore a status older than the object's generation. The controller's
+# NewReplicaSetAvailable alone is not enough either: rolling back to an earlier ReplicaSet
+# (a drift repaired) keeps the previous condition until the first pod moves, so the counts
+# must match the declared replicas too (a count of 0 is left out of the status).
+WAIT_FOR_ANNOTATION = "pulumi.com/waitFor"
+ROLLOUT_COMPLETE = (
+    'jsonpath={.status.conditions[?(@.type=="Progressing")].reason}=NewReplicaSetAvailable'
+)
+
+
+def rollout_complete(replicas: int) -> str:
+    """The `waitFor` conditions of a Deployment of `replicas` pods, as a JSON array."""
+    conditions = [ROLLOUT_COMPLETE]
+    if replicas > 0:
+        conditions += [
+            f"jsonpath={{.status.{field}}}={replicas}"
+            for field in ("replicas", "updatedReplicas", "availableReplicas")
+        ]
+    return json.dumps(conditions)
+
+
 @dataclass(frozen=True)
 class ServedWorkload:
     """A Deployment behind a ClusterIP Service of the same name, with its disruption budget."""
@@ -245,8 +270,10 @@ def served_workload(
     """The trio every workload of the program is: `<name>-deployment`, `<name>-service` and
     `<name>-pdb`, sharing metadata and selector so they cannot disagree on which pods."""
     deployment_metadata = dict(metadata)
-    if deployment_annotations:
-        deployment_metadata["annotations"] = dict(deployment_annotations)
+    deployment_metadata["annotations"] = {
+        **(deployment_annotations or {}),
+        WAIT_FOR_ANNOTATION: rollout_complete(replicas),
+    }
     deployment = k8s.apps.v1.Deployment(
         f"{name}-deployment",
         metadata=deployment_metadata,

@@ -1,9 +1,11 @@
-"""The local Kubernetes control plane of scripts/cluster.sh, for tests and benchmarks.
+"""The local Kubernetes cluster of scripts/cluster.sh, for tests and benchmarks.
 
 `scripts/cluster.sh up` builds (once, cached in ~/.cache/involution-cluster) and starts etcd,
-kube-apiserver, kube-controller-manager, kube-scheduler and kwok on loopback and writes a
-kubeconfig whose context is `involution-local`. Here: find it running (or start it), and
-talk to it with the kubectl built beside it.
+kube-apiserver, kube-controller-manager and kube-scheduler on loopback, a real node
+(scripts/node.sh: containerd, kubelet, kube-proxy, CoreDNS, the release's images built
+locally) and a Prometheus scraping the pods, and writes a kubeconfig whose context is
+`involution-local`. Here: find it running (or start it), and talk to it with the kubectl built
+beside it.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from harness.tooling import ToolMissing
 
 CLUSTER_SH = PROJECT_DIR / "scripts" / "cluster.sh"
 CONTEXT = "involution-local"
+NODE = "involution-node"
 HOW_TO = (
-    "the local cluster is not running: `make cluster` (scripts/cluster.sh up) builds etcd, "
-    "kube-apiserver, kube-controller-manager, kube-scheduler and kwok from Go modules "
-    "(about 7 minutes cold, cached in ~/.cache/involution-cluster) and starts them on loopback"
+    "the local cluster is not running: `make cluster` (scripts/cluster.sh up, as root) builds "
+    "etcd, the Kubernetes control plane, kubelet, kube-proxy, CoreDNS and the release's images "
+    "from Go modules and Debian's packages (about 10 minutes cold, cached in "
+    "~/.cache/involution-cluster) and starts them with a real node and a Prometheus"
 )
 START_TIMEOUT = 1800.0  # a cold build on 2 shared cores
 
@@ -42,6 +46,7 @@ def _script(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[s
 class LocalCluster:
     kubeconfig: Path
     bin: Path
+    prometheus_url: str
 
     def kubectl(
         self, *args: str, check: bool = True, input_text: str | None = None
@@ -102,6 +107,25 @@ class LocalCluster:
     def bare_down(self) -> None:
         _script("bare-down", timeout=60)
 
+    def node_ready(self) -> bool:
+        """The real node is registered and Ready."""
+        found = self.kubectl(
+            "get",
+            "node",
+            NODE,
+            "-o",
+            'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+            check=False,
+        )
+        return found.returncode == 0 and found.stdout.strip() == "True"
+
+    def service_port(self, namespace: str, name: str, port: str) -> tuple[str, int]:
+        """(ClusterIP, port number) of a Service's named port: reachable from this machine
+        through kube-proxy, as from any pod."""
+        service = self.get("service", name, "-n", namespace)
+        numbers = {p.get("name"): int(p["port"]) for p in service["spec"]["ports"]}
+        return str(service["spec"]["clusterIP"]), numbers[port]
+
 
 def running() -> bool:
     return _script("status").returncode == 0
@@ -118,4 +142,5 @@ def local_cluster(*, start: bool) -> LocalCluster:
             raise ToolMissing(f"scripts/cluster.sh up exited {up.returncode}:\n{up.stderr[-4000:]}")
     kubeconfig = Path(_script("kubeconfig").stdout.strip())
     folder = Path(_script("bin").stdout.strip())
-    return LocalCluster(kubeconfig=kubeconfig, bin=folder)
+    url = _script("prometheus-url").stdout.strip()
+    return LocalCluster(kubeconfig=kubeconfig, bin=folder, prometheus_url=url)

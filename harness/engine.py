@@ -165,9 +165,10 @@ class EngineProject:
         secret = {"redisPassword", *(f"alerting.{key}" for key in ALERTING_SECRETS)}
         self.configure(stack, changes, secret=secret)
 
-    def involution(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        """The `involution` command on this copy: its Automation API workspace is the copy,
-        running the engine binary directly with the copy's backend and passphrase."""
+    def involution_command(self, *args: str) -> tuple[list[str], dict[str, str]]:
+        """(argv, environment) of the `involution` command on this copy: its Automation API
+        workspace is the copy, running the engine binary directly with the copy's backend and
+        passphrase. Run it with cwd=self.root."""
         env = {
             **self.env,
             "INVOLUTION_PROJECT_DIR": str(self.root),
@@ -175,8 +176,13 @@ class EngineProject:
             # This checkout's command, whichever checkout the venv was installed from.
             "PYTHONPATH": str(PROJECT_DIR),
         }
+        return [str(PROJECT_DIR / "venv" / "bin" / "python"), "-m", "involution", *args], env
+
+    def involution(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """The `involution` command on this copy, run to its end."""
+        command, env = self.involution_command(*args)
         return subprocess.run(
-            [str(PROJECT_DIR / "venv" / "bin" / "python"), "-m", "involution", *args],
+            command,
             cwd=self.root,
             env=env,
             capture_output=True,

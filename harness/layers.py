@@ -52,8 +52,14 @@ LAYERS: tuple[Layer, ...] = (
     Layer("readme", "the README's own command blocks in a fresh clone, in one bash shell", 1800),
     Layer(
         "cluster",
-        "the local API server of scripts/cluster.sh (etcd, kube-apiserver, kwok)",
+        "the local cluster of scripts/cluster.sh (etcd, kube-apiserver, a real node)",
         900,
+        needs=_cluster_absent,
+    ),
+    Layer(
+        "pods",
+        "releases on the local cluster's real node: real pods, real traffic, its Prometheus",
+        1800,
         needs=_cluster_absent,
     ),
 )

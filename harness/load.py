@@ -27,8 +27,8 @@ class KeepAliveClient:
     a fresh connection, a timeout or a bad response is an error.
     """
 
-    def __init__(self, port: int, timeout: float = 10.0) -> None:
-        self.connection = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
+    def __init__(self, port: int, timeout: float = 10.0, host: str = LOOPBACK) -> None:
+        self.connection = http.client.HTTPConnection(host, port, timeout=timeout)
         self.retried = 0
 
     def get(self, path: str = "/", headers: Mapping[str, str] | None = None) -> tuple[int, str]:
@@ -113,7 +113,12 @@ class ClientPool:
     """Keep-alive clients on threads: a fixed number of GETs, or a load until stopped."""
 
     def __init__(
-        self, port: int, connections: int = 8, path: str = "/", key_header: str | None = None
+        self,
+        port: int,
+        connections: int = 8,
+        path: str = "/",
+        key_header: str | None = None,
+        host: str = LOOPBACK,
     ) -> None:
         self.port = port
         self.path = path
@@ -122,13 +127,25 @@ class ClientPool:
         self.key_header = key_header
         self.keys = itertools.count()
         self.keys_lock = threading.Lock()
-        self.clients = [KeepAliveClient(port) for _ in range(connections)]
+        self.clients = [KeepAliveClient(port, host=host) for _ in range(connections)]
         self.tallies = [Tally() for _ in self.clients]
         self.locks = [threading.Lock() for _ in self.clients]
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
         self.budget: int | None = None
         self.budget_lock = threading.Lock()
+        # time.monotonic() of the first failed GET since the pool was made (or `rearm`).
+        self.first_failure: float | None = None
+
+    def rearm(self) -> None:
+        """Forget the first failure: the next one is timed afresh."""
+        with self.budget_lock:
+            self.first_failure = None
+
+    def _failed(self) -> None:
+        with self.budget_lock:
+            if self.first_failure is None:
+                self.first_failure = time.monotonic()
 
     def _take(self) -> bool:
         if self.stop_event.is_set():
@@ -149,6 +166,7 @@ class ClientPool:
                 status, track = client.get(self.path, self._headers())
             except Exception as error:  # any failure of a GET counts, whatever its kind
                 client.close()
+                self._failed()
                 with lock:
                     tally.errors += 1
                     tally.retried += client.retried - retried
@@ -161,6 +179,7 @@ class ClientPool:
                     tally.ok += 1
                     tally.tracks[track] = tally.tracks.get(track, 0) + 1
                 else:
+                    self._failed()
                     tally.non_2xx += 1
                     if len(tally.samples) < 10:
                         tally.samples.append(f"HTTP {status}")

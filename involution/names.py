@@ -28,6 +28,10 @@ ROUTER_STATUS_PORT = 9113
 RESOLVER_PORT = 8080
 REDIS_PORT = 6379
 
+# The non-root user and group every pod runs as (and the stand-in images declare); the
+# restricted Pod Security profile requires non-zero.
+RUN_AS_USER = 10001
+
 # nginx upstream of both tracks.
 UPSTREAM_NAME = "involution_engine"
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# cluster.sh - a local Kubernetes control plane on loopback, for `pulumi up` against a live
-# API server: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (fake
-# nodes that run no containers but make pods Ready), all built from Go modules served by
-# the Go module proxy (no GitHub, no container registry).
+# cluster.sh - a local Kubernetes cluster on loopback, for `pulumi up` against a live API
+# server with pods that really run: etcd, kube-apiserver, kube-controller-manager and
+# kube-scheduler, one real node (scripts/node.sh: containerd, kubelet, kube-proxy, CoreDNS,
+# the images of the release built locally) and a Prometheus scraping the pods as the
+# ServiceMonitors say (tools.servicemonitor_scrape), all built from Go modules served by the
+# Go module proxy and Debian's packages (no GitHub, no container registry).
 #
 # Usage:  scripts/cluster.sh up       # build once (cached), start, print the kubeconfig path
 #         scripts/cluster.sh down     # stop every process this script started; keep the cache
@@ -13,29 +15,39 @@
 #         scripts/cluster.sh bare-up|bare-down  # a second, empty API server (no CRDs) on the
 #                                             same etcd; prints its kubeconfig
 #         scripts/cluster.sh kubeconfig    # print the kubeconfig path (bin: the binaries' folder)
+#         scripts/cluster.sh prometheus-url  # the Prometheus the `local` stack's analysis asks
+#         scripts/cluster.sh leftovers     # after `down`: what the node left behind (exit 1 if any)
 #   up --without-prometheus-operator-crds: does not apply the monitoring.coreos.com CRDs (those
 #   of an earlier `up` stay in etcd: `delete-crds` removes them)
 #   (the default applies them, as kube-prometheus-stack would).
 #
 # Everything lives in CLUSTER_HOME=${INVOLUTION_CLUSTER_HOME:-$HOME/.cache/involution-cluster}:
-#   bin/        etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok
+#   bin/        etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl,
+#               kubelet, kube-proxy, coredns, crane
 #   stamps/     one per component: the versions it was built from (a changed pin rebuilds)
 #   pki/        CA, serving and client certificates, front-proxy CA, service-account keys
 #   data/       etcd's data; run/ pid files and logs; kubeconfig (context involution-local)
-#
-# Pins, checked against the proxy:
-#  * k8s.io/kubernetes v1.36.3: its go.mod points every k8s.io/* staging module at
-#    ./staging/src, which a module zip cannot use; a throwaway module requires it and
-#    replaces each staging module by its published release v0.36.3 (k8s.io/sample-cli-plugin
-#    is not needed and dropped). gitVersion is set by -ldflags, or /version says v0.0.0-master.
-#  * etcd from go.etcd.io/etcd/server/v3 v3.6.x (Debian's 3.4 stalls kwok's watches).
-#  * kwok from sigs.k8s.io/kwok v0.8.0, with its bundled node and pod stages ("fast").
+#   node/       the node's containerd (with its images), kubelet and CNI state (node.sh)
+#   prometheus/ its scrape config (generated) and data
+# Pins: scripts/lib/pins.sh. The real node needs root; `up` as another user fails saying so.
 set -euo pipefail
 
-K8S_VERSION="1.36.3"                 # k8s.io/kubernetes v$K8S_VERSION, staging v0.${K8S_VERSION#1.}
-ETCD_VERSION="3.6.16"
-KWOK_VERSION="0.8.0"
-PROMETHEUS_OPERATOR_VERSION="v0.85.0" # as tests/crd_schemas.py; bump together
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib/pins.sh
+. "$ROOT/scripts/lib/pins.sh"
+# shellcheck source=scripts/lib/network.sh
+. "$ROOT/scripts/lib/network.sh"
+LOG_NAME=cluster
+CLUSTER_HOME=${INVOLUTION_CLUSTER_HOME:-$HOME/.cache/involution-cluster}:
+#   bin/        etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl,
+#               kubelet, kube-proxy, coredns, crane
+#   stamps/     one per component: the versions it was built from (a changed pin rebuilds)
+#   pki/        CA, serving and client certificates, front-proxy CA, service-account keys
+#   data/       etcd's data; run/ pid files and logs; kubeconfig (context involution-local)
+#   node/       the node's containerd (with its images), kubelet and CNI state (node.sh)
+#   prometheus/ its scrape config (generated) and data
+# Pins: scripts/lib/pins.sh. The real node needs root; `up` as another user fails saying so.
+set -euo pipefail
 
 CLUSTER_HOME="${INVOLUTION_CLUSTER_HOME:-$HOME/.cache/involution-cluster}"
 BIN="$CLUSTER_HOME/bin"
@@ -44,7 +56,6 @@ PKI="$CLUSTER_HOME/pki"
 RUN="$CLUSTER_HOME/run"
 DATA="$CLUSTER_HOME/data"
 KUBECONFIG_PATH="$CLUSTER_HOME/kubeconfig"
-CONTEXT="involution-local"
 
 # Loopback ports; away from the defaults so a developer's own cluster is not in the way.
 ETCD_PORT="${INVOLUTION_CLUSTER_ETCD_PORT:-23790}"
@@ -52,83 +63,24 @@ ETCD_PEER_PORT="${INVOLUTION_CLUSTER_ETCD_PEER_PORT:-23800}"
 APISERVER_PORT="${INVOLUTION_CLUSTER_APISERVER_PORT:-16443}"
 KCM_PORT="${INVOLUTION_CLUSTER_KCM_PORT:-16257}"
 SCHEDULER_PORT="${INVOLUTION_CLUSTER_SCHEDULER_PORT:-16259}"
-KWOK_PORT="${INVOLUTION_CLUSTER_KWOK_PORT:-16280}"
-SERVICE_CIDR="10.96.0.0/16"
-NODES=(kwok-node-0 kwok-node-1)
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+PROMETHEUS_PORT="${INVOLUTION_CLUSTER_PROMETHEUS_PORT:-19090}"
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler)
+# Started by an earlier version of this script: stopped by `down`, never started again.
+RETIRED=(kwok)
+PROMETHEUS=/usr/bin/prometheus
+PROMETHEUS_HOME="$CLUSTER_HOME/prometheus"
 
-log() { echo "cluster: $*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
+# shellcheck source=scripts/lib/build.sh
+. "$ROOT/scripts/lib/build.sh"
+# shellcheck source=scripts/lib/proc.sh
+. "$ROOT/scripts/lib/proc.sh"
 mkdir -p "$BIN" "$STAMPS"
-
-stamp_ok() {
-  local name="$1" key="$2" f; shift 2
-  [[ -f "$STAMPS/$name" && "$(<"$STAMPS/$name")" == "$key" ]] || return 1
-  for f in "$@"; do [[ -x "$f" ]] || return 1; done
-}
-stamp_write() { printf '%s' "$2" > "$STAMPS/$1"; }
-install_file() { install -m 0755 "$1" "$2.tmp.$$" && mv -f "$2.tmp.$$" "$2"; }
-timed() {
-  local label="$1" t0=$SECONDS; shift
-  "$@"
-  log "$label: $((SECONDS - t0))s"
-}
-
-# ------------------------------------------------------------------ build ----
-GO_READY=false
-go_env() {
-  $GO_READY && return 0
-  command -v go >/dev/null || die "go is needed to build the cluster and was not found on PATH"
-  export CGO_ENABLED=0
-  export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
-  export GOFLAGS="${GOFLAGS:-} -mod=mod"
-  WORK="$(mktemp -d "${TMPDIR:-/tmp}/involution-cluster-build.XXXXXX")"
-  trap 'chmod -R u+w "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
-  GO_READY=true
-}
-
-mod_dir() {
-  local json dir
-  json="$(go mod download -json "$1@$2")" || die "go mod download $1@$2 failed: $json"
-  dir="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$json")"
-  [[ -n "$dir" && -d "$dir" ]] || die "no module directory for $1@$2: $json"
-  echo "$dir"
-}
-
-# throwaway_module DIR REQUIRE...: an empty main module that requires the given module@version.
-throwaway_module() {
-  local dir="$1" req; shift
-  mkdir -p "$dir"
-  (cd "$dir" && go mod init involution.local/cluster-build >/dev/null 2>&1)
-  for req in "$@"; do (cd "$dir" && go mod edit -require="$req"); done
-}
 
 K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 K8S_KEY="k8s.io/kubernetes v$K8S_VERSION, staging v0.${K8S_VERSION#1.}, CGO_ENABLED=0"
 build_kubernetes() {
-  local src dir staging="v0.${K8S_VERSION#1.}" m args=() pkgs=() b
-  src="$(mod_dir k8s.io/kubernetes "v$K8S_VERSION")"
-  dir="$WORK/kubernetes"
-  throwaway_module "$dir" "k8s.io/kubernetes@v$K8S_VERSION"
-  # Every `k8s.io/x => ./staging/src/k8s.io/x` of kubernetes' go.mod, at its release.
-  while read -r m; do
-    [[ "$m" == k8s.io/sample-cli-plugin ]] && continue
-    args+=("-replace=$m=$m@$staging")
-  done < <(sed -n 's#^[[:space:]]*\(k8s\.io/[^[:space:]]*\) => \./staging/src/.*#\1#p' "$src/go.mod")
-  [[ ${#args[@]} -gt 20 ]] || die "found only ${#args[@]} staging modules in $src/go.mod"
-  (cd "$dir" && go mod edit "${args[@]}")
-  for b in "${K8S_BINARIES[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
-  (cd "$dir" && go get "${pkgs[@]/%/@v$K8S_VERSION}")
-  local v="k8s.io/component-base/version" cv="k8s.io/client-go/pkg/version" minor
-  minor="$(cut -d. -f2 <<<"$K8S_VERSION")"
-  local ld="-s -w"
-  for pkg in "$v" "$cv"; do
-    ld+=" -X $pkg.gitVersion=v$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-    ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  done
-  mkdir -p "$WORK/out"
-  (cd "$dir" && go build -trimpath -ldflags "$ld" -o "$WORK/out/" "${pkgs[@]}")
+  kubernetes_binaries "$K8S_VERSION" "$WORK/out" "${K8S_BINARIES[@]}"
+  local b
   for b in "${K8S_BINARIES[@]}"; do install_file "$WORK/out/$b" "$BIN/$b"; done
   stamp_write kubernetes "$K8S_KEY"
 }
@@ -143,47 +95,21 @@ build_etcd() {
   stamp_write etcd "$ETCD_KEY"
 }
 
-KWOK_KEY="sigs.k8s.io/kwok v$KWOK_VERSION, CGO_ENABLED=0, stages node/fast+heartbeat-with-lease pod/fast"
-build_kwok() {
-  local dir="$WORK/kwok" src
-  throwaway_module "$dir" "sigs.k8s.io/kwok@v$KWOK_VERSION"
-  (cd "$dir" && go get "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION" >/dev/null)
-  (cd "$dir" && go build -trimpath \
-     -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK_VERSION" \
-     -o "$WORK/kwok.bin" sigs.k8s.io/kwok/cmd/kwok)
-  install_file "$WORK/kwok.bin" "$BIN/kwok"
-  # The bundled stages: without any, kwok refuses to start.
-  src="$(mod_dir sigs.k8s.io/kwok "v$KWOK_VERSION")"
-  mkdir -p "$CLUSTER_HOME/kwok"
-  {
-    local f first=true
-    # As kwokctl: node initialize + heartbeat with lease, and the fast pod stages.
-    for f in "$src"/kustomize/stage/node/fast/*.yaml \
-             "$src"/kustomize/stage/node/heartbeat-with-lease/*.yaml \
-             "$src"/kustomize/stage/pod/fast/*.yaml; do
-      [[ "$(basename "$f")" == kustomization.yaml ]] && continue
-      $first || echo "---"
-      first=false
-      cat "$f"
-    done
-  } > "$CLUSTER_HOME/kwok/stages.yaml.tmp"
-  mv -f "$CLUSTER_HOME/kwok/stages.yaml.tmp" "$CLUSTER_HOME/kwok/stages.yaml"
-  stamp_write kwok "$KWOK_KEY"
-}
-
+# The control plane here, the node's binaries (node.sh build) beside it: two cold builds at
+# once keep both cores busy while either waits on downloads.
 build_all() {
-  local t0=$SECONDS
+  local t0=$SECONDS node_pid
+  "$ROOT/scripts/node.sh" build &
+  node_pid=$!
   if ! stamp_ok etcd "$ETCD_KEY" "$BIN/etcd"; then
     go_env; timed "built etcd v$ETCD_VERSION" build_etcd
-  fi
-  if ! stamp_ok kwok "$KWOK_KEY" "$BIN/kwok" || [[ ! -s "$CLUSTER_HOME/kwok/stages.yaml" ]]; then
-    go_env; timed "built kwok v$KWOK_VERSION" build_kwok
   fi
   local k8s_bins=() b
   for b in "${K8S_BINARIES[@]}"; do k8s_bins+=("$BIN/$b"); done
   if ! stamp_ok kubernetes "$K8S_KEY" "${k8s_bins[@]}"; then
     go_env; timed "built kubernetes v$K8S_VERSION (${K8S_BINARIES[*]})" build_kubernetes
   fi
+  wait "$node_pid" || die "the node's build failed"
   log "binaries ready in $((SECONDS - t0))s: $BIN"
 }
 
@@ -219,6 +145,8 @@ ca() {
 }
 
 PKI_KEY="pki v1: ca, front-proxy-ca, apiserver(127.0.0.1,10.96.0.1), admin, kcm, scheduler, kwok, sa"
+# The node's certificates beside those (an existing PKI is kept: a running API server trusts it).
+NODE_PKI_KEY="pki-node v2: kubelet $NODE_NAME (client, serving $BRIDGE_IP), kube-proxy, apiserver-kubelet-client, coredns, prometheus"
 make_pki() {
   stamp_ok pki "$PKI_KEY" && [[ -s "$PKI/sa.pub" ]] && return 0
   command -v openssl >/dev/null || die "openssl is needed for the cluster's certificates"
@@ -226,7 +154,7 @@ make_pki() {
   ca ca involution-local-ca
   ca front-proxy-ca involution-local-front-proxy-ca
   cert apiserver "/CN=kube-apiserver" \
-    "IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+    "IP:127.0.0.1,IP:$KUBERNETES_SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   cert admin "/O=system:masters/CN=involution-admin"
   cert kube-controller-manager "/CN=system:kube-controller-manager"
   cert kube-scheduler "/CN=system:kube-scheduler"
@@ -235,7 +163,22 @@ make_pki() {
   openssl_quiet genrsa -out "$PKI/sa.key" 2048
   openssl_quiet rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub"
   stamp_write pki "$PKI_KEY"
+  rm -f "$STAMPS/pki-node"
   log "certificates written to $PKI"
+}
+
+make_node_pki() {
+  stamp_ok pki-node "$NODE_PKI_KEY" && [[ -s "$PKI/prometheus.crt" ]] && return 0
+  cert kubelet "/O=system:nodes/CN=system:node:$NODE_NAME"
+  # A client certificate is enough for kubelet's API; its serving one is checked by the API
+  # server (--kubelet-certificate-authority) when it asks for logs or an exec.
+  cert kubelet-serving "/CN=$NODE_NAME" "IP:$BRIDGE_IP,DNS:$NODE_NAME"
+  cert kube-proxy "/CN=system:kube-proxy"
+  cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
+  cert coredns "/CN=involution-coredns"
+  cert prometheus "/CN=involution-prometheus"
+  stamp_write pki-node "$NODE_PKI_KEY"
+  log "node certificates written to $PKI"
 }
 
 # kubeconfig FILE USER CONTEXT: a kubeconfig for one client certificate.
@@ -266,50 +209,12 @@ YAML
 }
 
 # ------------------------------------------------------------- processes ----
-pid_of() {  # the pid of a component this script started and that still runs, or nothing
-  local f="$RUN/$1.pid" pid
-  [[ -f "$f" ]] || return 1
-  pid="$(<"$f")"
-  [[ -r "/proc/$pid/cmdline" ]] || return 1
-  # The pid file may be stale and the pid reused: only our binary counts.
-  tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q "^$BIN/${2:-$1} " || return 1
-  echo "$pid"
-}
-
-# start NAME ARGS...: run $BIN/NAME (or $BIN/$BINARY) in its own session, log to run/NAME.log
-start() {
-  local name="$1"; shift
-  if pid_of "$name" >/dev/null; then return 0; fi
-  setsid "$BIN/${BINARY:-$name}" "$@" >"$RUN/$name.log" 2>&1 < /dev/null &
-  echo $! > "$RUN/$name.pid"
-}
-
-port_free() {
-  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
 kctl() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG_PATH" --context "$CONTEXT" "$@"; }
-
-wait_for() {  # wait_for SECONDS WHAT CMD...: poll CMD every 0.2 s
-  local limit="$1" what="$2" t0=$SECONDS; shift 2
-  until "$@" >/dev/null 2>&1; do
-    if (( SECONDS - t0 >= limit )); then
-      die "$what not ready after ${limit}s (logs in $RUN)"
-    fi
-    sleep 0.2
-  done
-}
 
 etcd_healthy() { curl -fsS "http://127.0.0.1:$ETCD_PORT/health" | grep -q '"health":"true"'; }
 apiserver_ready() { kctl get --raw /readyz; }
 component_healthy() {  # component_healthy PORT: /healthz of a secure port (anonymous allowed)
   curl -fsSk "https://127.0.0.1:$1/healthz" | grep -q ok
-}
-nodes_ready() {
-  local n
-  for n in "${NODES[@]}"; do
-    [[ "$(kctl get node "$n" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" == True ]] || return 1
-  done
 }
 
 # apiserver_flags PORT ETCD_PREFIX: the API server's flags.
@@ -334,6 +239,11 @@ apiserver_flags() {
     --proxy-client-key-file "$PKI/front-proxy-client.key"
     --enable-priority-and-fairness=false
     --profiling=false
+    # `kubectl logs` and `exec` reach the node's kubelet on 127.0.0.1 with a client certificate.
+    --kubelet-preferred-address-types InternalIP
+    --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt"
+    --kubelet-client-key "$PKI/apiserver-kubelet-client.key"
+    --kubelet-certificate-authority "$PKI/ca.crt"
   )
 }
 
@@ -341,19 +251,21 @@ start_all() {
   local name port
   mkdir -p "$RUN" "$DATA"
   make_pki
+  make_node_pki
   kubeconfig "$KUBECONFIG_PATH" admin "$CONTEXT"
-  kubeconfig "$RUN/kube-controller-manager.kubeconfig" kube-controller-manager default
-  kubeconfig "$RUN/kube-scheduler.kubeconfig" kube-scheduler default
-  kubeconfig "$RUN/kwok.kubeconfig" kwok default
+  for name in kube-controller-manager kube-scheduler kubelet kube-proxy coredns prometheus; do
+    kubeconfig "$RUN/$name.kubeconfig" "$name" default
+  done
   for name in etcd:$ETCD_PORT etcd-peer:$ETCD_PEER_PORT kube-apiserver:$APISERVER_PORT \
-              kube-controller-manager:$KCM_PORT kube-scheduler:$SCHEDULER_PORT kwok:$KWOK_PORT; do
+              kube-controller-manager:$KCM_PORT kube-scheduler:$SCHEDULER_PORT \
+              prometheus:$PROMETHEUS_PORT; do
     port="${name#*:}"; name="${name%%:*}"
     if ! pid_of "${name%-peer}" >/dev/null && ! port_free "$port"; then
       die "127.0.0.1:$port ($name) is in use by another process; set INVOLUTION_CLUSTER_*_PORT"
     fi
   done
 
-  start etcd --name involution-local --data-dir "$DATA/etcd" \
+  start etcd "$BIN/etcd" --name involution-local --data-dir "$DATA/etcd" \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
@@ -364,7 +276,7 @@ start_all() {
   wait_for 30 etcd etcd_healthy
 
   apiserver_flags "$APISERVER_PORT" /registry
-  start kube-apiserver "${APISERVER_FLAGS[@]}"
+  start kube-apiserver "$BIN/kube-apiserver" "${APISERVER_FLAGS[@]}"
   wait_for 60 kube-apiserver apiserver_ready
 
   local delegated=(
@@ -375,41 +287,20 @@ start_all() {
     --requestheader-allowed-names front-proxy-client
     --bind-address 127.0.0.1 --leader-elect=false --profiling=false
   )
-  start kube-controller-manager "${delegated[@]//NAME/kube-controller-manager}" \
+  start kube-controller-manager "$BIN/kube-controller-manager" "${delegated[@]//NAME/kube-controller-manager}" \
     --kubeconfig "$RUN/kube-controller-manager.kubeconfig" --secure-port "$KCM_PORT" \
     --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
     --use-service-account-credentials=true \
     --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
     --service-cluster-ip-range "$SERVICE_CIDR" \
     --controllers '*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller'
-  start kube-scheduler "${delegated[@]//NAME/kube-scheduler}" \
+  start kube-scheduler "$BIN/kube-scheduler" "${delegated[@]//NAME/kube-scheduler}" \
     --kubeconfig "$RUN/kube-scheduler.kubeconfig" --secure-port "$SCHEDULER_PORT"
-  start kwok --kubeconfig "$RUN/kwok.kubeconfig" --config "$CLUSTER_HOME/kwok/stages.yaml" \
-    --manage-all-nodes=false \
-    --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
-    --node-lease-duration-seconds 40 --node-ip 127.0.0.1 --cidr 10.244.0.0/16 \
-    --server-address "127.0.0.1:$KWOK_PORT"
   wait_for 60 kube-controller-manager component_healthy "$KCM_PORT"
   wait_for 60 kube-scheduler component_healthy "$SCHEDULER_PORT"
 
-  for name in "${NODES[@]}"; do
-    kctl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Node
-metadata:
-  name: $name
-  annotations:
-    kwok.x-k8s.io/node: fake
-    node.alpha.kubernetes.io/ttl: "0"
-  labels:
-    kubernetes.io/hostname: $name
-    kubernetes.io/os: linux
-    kubernetes.io/arch: amd64
-    kubernetes.io/role: agent
-    type: kwok
-YAML
-  done
-  wait_for 60 "the kwok nodes" nodes_ready
+  # The fake nodes of an earlier version of this script (kwok): gone, their pods with them.
+  kctl delete nodes -l type=kwok --ignore-not-found >/dev/null
   # Pods need the namespace's default ServiceAccount, made by the controller-manager.
   wait_for 60 "the default ServiceAccount" kctl get serviceaccount default -n default
 }
@@ -437,6 +328,34 @@ delete_crds() {
   log "Prometheus Operator CRDs deleted"
 }
 
+# ------------------------------------------------------------- Prometheus ----
+# Debian's prometheus on 127.0.0.1, scraping the pods as the cluster's ServiceMonitors say and
+# evaluating its PrometheusRules (tools.servicemonitor_scrape keeps the configuration in step
+# and reloads it); the `local` stack's monitoring.prometheusUrl.
+prometheus_ready() { curl -fsS "http://127.0.0.1:$PROMETHEUS_PORT/-/ready"; }
+python_of_project() {
+  [[ -x "$ROOT/venv/bin/python" ]] || "$ROOT/scripts/venv.sh" requirements-dev.txt >&2
+  echo "$ROOT/venv/bin/python"
+}
+start_prometheus() {
+  [[ -x "$PROMETHEUS" ]] || "$ROOT/scripts/install_test_tools.sh"
+  local python sync
+  python="$(python_of_project)"
+  sync=(-m tools.servicemonitor_scrape --kubeconfig "$RUN/prometheus.kubeconfig"
+        --out "$PROMETHEUS_HOME")
+  mkdir -p "$PROMETHEUS_HOME/data"
+  (cd "$ROOT" && "$python" "${sync[@]}") || die "could not write the Prometheus configuration"
+  start prometheus "$PROMETHEUS" --config.file "$PROMETHEUS_HOME/prometheus.yml" \
+    --storage.tsdb.path "$PROMETHEUS_HOME/data" --storage.tsdb.retention.time 2d \
+    --web.listen-address "127.0.0.1:$PROMETHEUS_PORT" --web.enable-lifecycle
+  wait_for 60 prometheus prometheus_ready
+  # A Prometheus that ran already reads the configuration just written.
+  curl -fsS -X POST "http://127.0.0.1:$PROMETHEUS_PORT/-/reload" >/dev/null \
+    || die "Prometheus refused its configuration (see $RUN/prometheus.log)"
+  (cd "$ROOT" && start servicemonitor-scrape "$python" "${sync[@]}" --watch 2 \
+     --reload "http://127.0.0.1:$PROMETHEUS_PORT/-/reload")
+}
+
 # ------------------------------------------------------------ bare API server ----
 # A second API server on the same etcd under its own key prefix: an empty cluster with no
 # CRDs and no controllers, for checks of a stack against a cluster without the Prometheus
@@ -448,39 +367,34 @@ bare_ready() {
 }
 bare_up() {
   pid_of etcd >/dev/null || die "the cluster is not running: scripts/cluster.sh up first"
-  if ! pid_of kube-apiserver-bare kube-apiserver >/dev/null && ! port_free "$BARE_PORT"; then
+  if ! pid_of kube-apiserver-bare "$BIN/kube-apiserver" >/dev/null && ! port_free "$BARE_PORT"; then
     die "127.0.0.1:$BARE_PORT is in use; set INVOLUTION_CLUSTER_BARE_APISERVER_PORT"
   fi
   apiserver_flags "$BARE_PORT" /registry-bare
-  if ! pid_of kube-apiserver-bare kube-apiserver >/dev/null; then
-    BINARY=kube-apiserver start kube-apiserver-bare "${APISERVER_FLAGS[@]}"
+  if ! pid_of kube-apiserver-bare "$BIN/kube-apiserver" >/dev/null; then
+    start kube-apiserver-bare "$BIN/kube-apiserver" "${APISERVER_FLAGS[@]}"
   fi
   APISERVER_PORT="$BARE_PORT" kubeconfig "$BARE_KUBECONFIG" admin "$CONTEXT"
   wait_for 60 "the bare kube-apiserver" bare_ready
   echo "$BARE_KUBECONFIG"
 }
 bare_down() {
-  local pid
-  if pid="$(pid_of kube-apiserver-bare kube-apiserver)"; then
-    kill "$pid"
-    for _ in $(seq 50); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
-    [[ -d "/proc/$pid" ]] && kill -9 "$pid" 2>/dev/null
-  fi
-  rm -f "$RUN/kube-apiserver-bare.pid"
+  stop kube-apiserver-bare || true
 }
 
 # ------------------------------------------------------------------ verbs ----
 stop_all() {
-  local name pid i stopped=()
+  local name i stopped=()
+  for name in servicemonitor-scrape prometheus; do
+    stop "$name" && stopped+=("$name")
+  done
+  if [[ -d "$CLUSTER_HOME/node" || -d /run/involution-node ]]; then
+    "$ROOT/scripts/node.sh" down
+  fi
+  for name in "${RETIRED[@]}"; do stop "$name" && stopped+=("$name"); done
   for (( i=${#COMPONENTS[@]}-1; i>=0; i-- )); do
     name="${COMPONENTS[$i]}"
-    if pid="$(pid_of "$name")"; then
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
-      [[ -d "/proc/$pid" ]] && kill -9 "$pid" 2>/dev/null
-      stopped+=("$name")
-    fi
-    rm -f "$RUN/$name.pid"
+    stop "$name" && stopped+=("$name")
   done
   log "stopped: ${stopped[*]:-nothing was running}"
 }
@@ -499,6 +413,7 @@ status() {
     echo "api server: https://127.0.0.1:$APISERVER_PORT ready," \
       "$(kctl get --raw /version | sed -n 's/.*"gitVersion": *"\([^"]*\)".*/\1/p')"
     kctl get nodes --no-headers 2>/dev/null | sed 's/^/node: /'
+    "$ROOT/scripts/node.sh" status || rc=1
     if kctl get crd prometheusrules.monitoring.coreos.com >/dev/null 2>&1; then
       echo "monitoring.coreos.com CRDs: installed"
     else
@@ -506,6 +421,12 @@ status() {
     fi
   else
     echo "api server: not answering"; rc=1
+  fi
+  if prometheus_ready >/dev/null 2>&1; then
+    echo "prometheus: http://127.0.0.1:$PROMETHEUS_PORT ready," \
+      "$(grep -c 'job_name:' "$PROMETHEUS_HOME/prometheus.yml") scrape jobs"
+  else
+    echo "prometheus: not answering"; rc=1
   fi
   echo "kubeconfig: $KUBECONFIG_PATH (context $CONTEXT)"
   return $rc
@@ -533,7 +454,9 @@ case "$verb" in
     build_all
     t1=$SECONDS
     start_all
+    timed "node" "$ROOT/scripts/node.sh" up
     if $with_crds; then apply_crds; fi
+    timed "prometheus" start_prometheus
     log "cluster ready in $((SECONDS - t1))s (build/cache check $((t1 - t0))s); context $CONTEXT"
     echo "$KUBECONFIG_PATH"
     ;;
@@ -544,6 +467,8 @@ case "$verb" in
   crds) apply_crds ;;
   delete-crds) delete_crds ;;
   kubeconfig) echo "$KUBECONFIG_PATH" ;;
+  prometheus-url) echo "http://127.0.0.1:$PROMETHEUS_PORT" ;;
+  leftovers) "$ROOT/scripts/node.sh" leftovers ;;
   bin) echo "$BIN" ;;
   *) usage ;;
 esac

@@ -1,8 +1,9 @@
-"""The `local` stack on a live API server (scripts/cluster.sh: etcd, kube-apiserver,
-controller-manager, scheduler, kwok nodes): Pod Security admission, available Deployments, a
-clean second preview, the release walk with the live router ConfigMap's weights, drift found
-and repaired, destroy, and the stop up front on a cluster without the Prometheus Operator's
-CRDs.
+"""The `local` stack on the local cluster (scripts/cluster.sh: the control plane and its real
+node): Pod Security admission, available Deployments, a clean second preview, the release walk
+with the live router ConfigMap's weights, drift found and repaired, destroy, and the stop up
+front on a cluster without the Prometheus Operator's CRDs. The analysis asks a Prometheus of
+backfilled healthy series here, so the walk does not wait for traffic; the releases under real
+traffic are tests/test_pods_*.py's.
 
 `.ci/run` starts the cluster; elsewhere run `make cluster` first (the tests skip with that
 how-to when it is not running; under CI=true they start it, and fail when it cannot start).

@@ -215,6 +215,36 @@ def test_router_checksum_rolls_nginx_on_every_split(mocked: Runner, phase: str) 
     assert volumes["nginx-conf"]["configMap"]["name"] == config_map.metadata["name"]
 
 
+@pytest.mark.parametrize("phase", ["10", "rollback"])
+def test_up_waits_for_each_deployments_rollout_of_its_generation(
+    mocked: Runner, phase: str
+) -> None:
+    """`pulumi up` returns when the new pods serve: every Deployment waits for the controller's
+    NewReplicaSetAvailable of its own generation with every declared replica updated and
+    available (the provider's waitFor), not for whatever status its built-in await sees
+    first. The canary scaled to 0 at rollback waits for the condition alone."""
+    run = scenario(mocked, "staging", phase)
+    deployments = run.of_kind("Deployment")
+    assert {d.metadata["name"] for d in deployments} >= {
+        "engine-stable",
+        "engine-canary",
+        "involution-router",
+        "redis",
+        "time-resolver",
+    }
+    for deployment in deployments:
+        conditions = json.loads(deployment.metadata["annotations"]["pulumi.com/waitFor"])
+        replicas = int(deployment.inputs["spec"]["replicas"])  # floats on the wire
+        counts = [
+            f"jsonpath={{.status.{field}}}={replicas}"
+            for field in ("replicas", "updatedReplicas", "availableReplicas")
+        ]
+        assert conditions == [
+            'jsonpath={.status.conditions[?(@.type=="Progressing")].reason}=NewReplicaSetAvailable',
+            *(counts if replicas else []),
+        ], deployment.metadata["name"]
+
+
 def test_each_phase_has_its_own_checksum(mocked: Runner) -> None:
     sums = {p: scenario(mocked, "production", p).outputs["nginxConfSha256"] for p in ALL_PHASES}
     # none and rollback serve the same split, but the exposed phase metric differs.

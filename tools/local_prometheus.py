@@ -1,11 +1,12 @@
 """A Prometheus on loopback that the canary analysis of the `local` stack can ask.
 
-    venv/bin/python -m tools.local_prometheus [--namespace involution] [--port 19090]
+    venv/bin/python -m tools.local_prometheus [--namespace involution] [--port 19091]
 
-The pods on the local cluster's kwok nodes run no containers, so nothing there exports the
-engine's metrics. This serves backfilled series of a healthy canary and stable for the
-namespace (harness.prometheus: `promtool` backfill, `prometheus` with no scrape targets), so
-that a step forward of the local stack (staging rules) meets an analysis that says advance.
+Backfilled series of a healthy canary and stable for the namespace (harness.prometheus:
+`promtool` backfill, `prometheus` with no scrape targets): an analysis that says advance
+without any traffic, to try the analysis and the staging rules without running pods
+(`--prometheus-url`, or the stack's monitoring.prometheusUrl). The local cluster has a real
+Prometheus scraping real pods (scripts/cluster.sh prometheus-url) on 19090.
 The series end when it starts and the analysis looks at the last `rateWindowMinutes`, so it
 backfills afresh every `--refresh` seconds (a few seconds of restart on the same port).
 Stop it with Ctrl-C.
@@ -26,7 +27,7 @@ from harness.prometheus import healthy_scenario, live_prometheus
 from harness.tooling import ToolMissing, tool_path
 from involution.config_monitoring import MonitoringSettings
 
-DEFAULT_PORT = 19090
+DEFAULT_PORT = 19091
 # Under the default 5-minute rate window: the window always holds fresh samples.
 DEFAULT_REFRESH_SECONDS = 120.0
 

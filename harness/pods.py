@@ -1,0 +1,238 @@
+"""A release of the `local` stack on the local cluster's real node, under load through the
+router's Service: what the `pods` tests and `benchmarks.cluster` share.
+
+The load is the keep-alive client of harness.load aimed at the router Service's ClusterIP
+(kube-proxy's rules reach it from this machine as from a pod); the canary analysis asks the
+cluster's Prometheus, which scrapes the pods; every step is a config change and a timed
+`pulumi up` of a project copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import math
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from harness.cluster import LocalCluster
+from harness.engine import EngineProject
+from harness.load import ClientPool, Tally
+from harness.stand_ins import VERSION_HEADER
+from involution.analysis import Analysis, analyse
+from involution.config_monitoring import MonitoringSettings
+from involution.names import ROUTER_NAME
+from involution.nginx_conf import TRACK_HEADER
+from involution.prometheus import PrometheusClient, PrometheusError
+
+STACK = "local"
+# A measured canary share within this many points of the weight.
+SHARE_TOLERANCE_POINTS = 1.0
+# Two-sided 99.9%: if nginx picked the track of each request independently at the weight, the
+# measured share of a sample of `share_sample_size(weight)` requests would be off by more than
+# the tolerance once in a thousand phases. nginx's smooth weighted round robin is deterministic
+# per worker, so a real miss is a routing fault, not chance.
+SHARE_Z = 3.2905
+SHARE_MINIMUM_SAMPLE = 2000
+LOAD_CONNECTIONS = 4
+ADVANCE_TIMEOUT = 300.0
+
+
+def share_sample_size(weight: float) -> int:
+    """Requests to measure a canary share of `weight` percent within the tolerance:
+    z^2 p (1 - p) / d^2 (the normal approximation of the binomial), at least the minimum."""
+    p, d = weight / 100.0, SHARE_TOLERANCE_POINTS / 100.0
+    return max(SHARE_MINIMUM_SAMPLE, math.ceil(SHARE_Z**2 * p * (1.0 - p) / d**2))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One `pulumi up` under load: how long it took, what the load saw meanwhile, and how long
+    until every pod it started was Ready (None when it started none)."""
+
+    label: str
+    seconds: float
+    during: Tally
+    ready_seconds: float | None
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class PodsRelease:
+    """The `local` stack of a project copy in its own namespace of the local cluster."""
+
+    def __init__(self, cluster: LocalCluster, project: EngineProject, namespace: str) -> None:
+        self.cluster = cluster
+        self.project = project
+        self.namespace = namespace
+        self.pool: ClientPool | None = None
+
+    # ------------------------------------------------------------ stack ----
+    def configure(self, changes: Mapping[str, str | None]) -> None:
+        self.project.configure(STACK, changes)
+
+    def up(self, label: str, changes: Mapping[str, str | None] | None = None) -> Step:
+        """Config change, `pulumi up`, timed; the load's tally of the up's duration."""
+        self.configure(changes or {})
+        before = self.pool.snapshot() if self.pool else Tally()
+        started_at = datetime.now(UTC)
+        started = time.perf_counter()
+        self.project.up(STACK)
+        seconds = time.perf_counter() - started
+        during = self.pool.snapshot().minus(before) if self.pool else Tally()
+        return Step(label, seconds, during, self.ready_after(started_at))
+
+    def outputs(self) -> dict[str, Any]:
+        return self.project.outputs(STACK)
+
+    def ready_after(self, started_at: datetime) -> float | None:
+        """Seconds from `started_at` until the last pod created since was Ready (the API's
+        timestamps have whole seconds)."""
+        pods = self.cluster.get("pods", "-n", self.namespace)["items"]
+        started = started_at.replace(microsecond=0)
+        ready: list[datetime] = []
+        for pod in pods:
+            if _parse_time(pod["metadata"]["creationTimestamp"]) < started:
+                continue
+            conditions = pod["status"].get("conditions", [])
+            times = [
+                _parse_time(c["lastTransitionTime"])
+                for c in conditions
+                if c["type"] == "Ready" and c["status"] == "True"
+            ]
+            if not times:
+                raise AssertionError(f"pod {pod['metadata']['name']} is not Ready: {conditions}")
+            ready.append(times[0])
+        return (max(ready) - started).total_seconds() if ready else None
+
+    # ------------------------------------------------------------- load ----
+    def router(self) -> tuple[str, int]:
+        return self.cluster.service_port(self.namespace, ROUTER_NAME, "http")
+
+    @contextlib.contextmanager
+    def load(self, connections: int = LOAD_CONNECTIONS) -> Iterator[ClientPool]:
+        """Steady GETs through the router's Service for the length of the block."""
+        host, port = self.router()
+        with ClientPool(port, connections=connections, host=host) as pool, pool.load():
+            self.pool = pool
+            try:
+                yield pool
+            finally:
+                self.pool = None
+
+    def measure(self, requests: int) -> Tally:
+        """The next `requests` GETs of the running load."""
+        assert self.pool is not None, "measure() needs load()"
+        return self.pool.wait_for(requests, timeout=600)
+
+    def answer(self, path: str = "/") -> tuple[int, str, str]:
+        """One GET through the router: (status, track, version)."""
+        host, port = self.router()
+        connection = http.client.HTTPConnection(host, port, timeout=10)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            return (
+                response.status,
+                response.getheader(TRACK_HEADER, ""),
+                response.getheader(VERSION_HEADER, ""),
+            )
+        finally:
+            connection.close()
+
+    # --------------------------------------------------------- analysis ----
+    def analysis(self) -> Analysis:
+        return analyse(
+            PrometheusClient(self.cluster.prometheus_url), MonitoringSettings(), self.namespace
+        )
+
+    def scraped(self, timeout: float = 90.0, expected: int = 4) -> list[Mapping[str, str]]:
+        """The labels of the namespace's scrape targets Prometheus has up, once there are
+        `expected` of them (the ServiceMonitors' pods), within `timeout`."""
+        client = PrometheusClient(self.cluster.prometheus_url)
+        started = time.monotonic()
+        while True:
+            up = [s.labels for s in client.query(f'up{{namespace="{self.namespace}"}} == 1')]
+            if len(up) >= expected or time.monotonic() - started > timeout:
+                return up
+            time.sleep(2)
+
+    def wait_for_advance(self, timeout: float = ADVANCE_TIMEOUT) -> tuple[Analysis, float]:
+        """Poll the canary analysis (as `pulumi up` will ask it) until it says advance; the
+        analysis and the seconds it took. AssertionError with its last reason otherwise."""
+        started = time.monotonic()
+        last: Analysis | str = "not asked yet"
+        while time.monotonic() - started < timeout:
+            try:
+                last = self.analysis()
+            except PrometheusError as error:
+                last = str(error)
+            if isinstance(last, Analysis):
+                if last.decision == "advance":
+                    return last, time.monotonic() - started
+                if last.decision == "rollback":
+                    raise AssertionError(f"the analysis says rollback: {last.reason}")
+            time.sleep(5)
+        reason = last.reason if isinstance(last, Analysis) else last
+        raise AssertionError(f"no advance after {timeout:.0f}s: {reason}")
+
+
+@dataclass(frozen=True)
+class WatchedRollback:
+    """A faulty canary started under load and rolled back by `involution watch` by itself."""
+
+    canary_up: Step
+    watch_exit: int
+    watch_output: str
+    first_bad_to_rollback_seconds: float | None  # None: the canary failed no request
+    live_to_rollback_seconds: float  # from the canary's up returning
+    while_bad: Tally  # the load from the canary's up to the rollback deployed
+
+
+def watched_rollback(
+    release: PodsRelease, version: str, interval: str = "5s", timeout: float = 600.0
+) -> WatchedRollback:
+    """Under the running load: start `version` at 10%, then run `involution watch` on the stack
+    until it exits (it does once it rolled back). The first bad request is the load's first
+    failed GET after the canary's up began; the rollback is deployed when watch's `pulumi up`
+    returned, i.e. when watch exits."""
+    assert release.pool is not None, "watched_rollback() needs load()"
+    pool = release.pool
+    pool.rearm()
+    before = pool.snapshot()
+    up = release.up("none -> 10", {"canaryVersion": version, "canaryPhase": "10"})
+    live = time.monotonic()
+    command, env = release.project.involution_command(
+        "watch", "--stack", STACK, "--interval", interval
+    )
+    watch = subprocess.Popen(
+        command,
+        cwd=release.project.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        output, _ = watch.communicate(timeout=timeout)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.communicate()
+    done = time.monotonic()
+    first_bad = pool.first_failure
+    return WatchedRollback(
+        canary_up=up,
+        watch_exit=watch.returncode,
+        watch_output=output,
+        first_bad_to_rollback_seconds=None if first_bad is None else done - first_bad,
+        live_to_rollback_seconds=done - live,
+        while_bad=pool.snapshot().minus(before),
+    )

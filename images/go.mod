@@ -1,0 +1,3 @@
+module involution.local/images
+
+go 1.22

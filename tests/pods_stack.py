@@ -1,0 +1,52 @@
+"""What the `pods` test modules share: the local cluster with its real node, and a `local`
+stack of a project copy in a namespace of its own, destroyed at the end."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from harness.cluster import LocalCluster, local_cluster
+from harness.engine import make_project
+from harness.pods import STACK, PodsRelease
+from harness.scenarios import TEST_REDIS_PASSWORD
+from harness.tooling import in_ci
+from tests.tooling import missing, or_missing
+
+NO_NODE = (
+    "the local cluster runs without its real node: `make cluster-down && make cluster` as root "
+    "starts containerd, kubelet, kube-proxy and CoreDNS (scripts/node.sh)"
+)
+
+
+def real_cluster() -> LocalCluster:
+    cluster = or_missing(lambda: local_cluster(start=in_ci()))
+    if not cluster.node_ready():
+        missing(NO_NODE)
+    return cluster
+
+
+def namespace(purpose: str) -> str:
+    """Its own namespace per run, so a developer's `local` stack is left alone."""
+    return f"involution-{purpose}{os.getpid() % 100000}"
+
+
+def pods_release(cluster: LocalCluster, base: Path, purpose: str) -> Iterator[PodsRelease]:
+    """The `local` stack (staging's rules, soaks 0s, the cluster's Prometheus) in its own
+    namespace; destroyed, namespace and all, when the block ends."""
+    name = namespace(purpose)
+    project = or_missing(
+        lambda: make_project(base, extra_env={"KUBECONFIG": str(cluster.kubeconfig)})
+    )
+    project.init_stack(STACK, {"namespace": name})
+    project.set(STACK, "redisPassword", TEST_REDIS_PASSWORD, secret=True)
+    project.set(STACK, "monitoring.prometheusUrl", cluster.prometheus_url, path=True)
+    for phase in ("10", "50", "100"):
+        project.set(STACK, f"soak.{phase}", "0s", path=True)
+    try:
+        yield PodsRelease(cluster, project, name)
+    finally:
+        project.pulumi("destroy", "--yes", "--skip-preview", "--stack", STACK, check=False)
+        cluster.kubectl("delete", "namespace", name, "--ignore-not-found", check=False)
+        cluster.wait_gone("namespace", name, timeout=180)
