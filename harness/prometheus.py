@@ -64,13 +64,19 @@ def _labels(**labels: str) -> str:
 
 
 def _counter(
-    name: str, labels: str, per_second: float, end: int, step: int = STEP_SECONDS
+    name: str,
+    labels: str,
+    per_second: float,
+    end: int,
+    *,
+    step: int,
+    span: int,
 ) -> list[str]:
-    """A counter growing `per_second` from 0 at end - SPAN to end + AHEAD, one sample every
+    """A counter growing `per_second` from 0 at end - span to end + AHEAD, one sample every
     `step` seconds."""
     return [
-        f"{name}{labels} {per_second * elapsed:.6f} {end - SPAN_SECONDS + elapsed}"
-        for elapsed in range(0, SPAN_SECONDS + AHEAD_SECONDS + 1, step)
+        f"{name}{labels} {per_second * elapsed:.6f} {end - span + elapsed}"
+        for elapsed in range(0, span + AHEAD_SECONDS + 1, step)
     ]
 
 
@@ -82,7 +88,11 @@ def _tracks(scenarios: Sequence[Scenario]) -> Iterator[tuple[dict[str, str], Tra
 
 
 def openmetrics(
-    scenarios: Sequence[Scenario], m: MonitoringSettings, end: int, step: int = STEP_SECONDS
+    scenarios: Sequence[Scenario],
+    m: MonitoringSettings,
+    end: int,
+    step: int = STEP_SECONDS,
+    span: int = SPAN_SECONDS,
 ) -> str:
     """The scenarios' series as OpenMetrics text: one family after another, then `# EOF`."""
     requests = m.requests_metric
@@ -94,22 +104,31 @@ def openmetrics(
         for code, rate in (("200", load.rps - errors), ("500", errors)):
             if rate > 0:
                 labels = _labels(**base, **{m.status_label: code})
-                lines += _counter(requests, labels, rate, end, step)
+                lines += _counter(requests, labels, rate, end, step=step, span=span)
     lines.append(f"# TYPE {latency} histogram")
     for base, load in _tracks(scenarios):
         for le in BUCKETS:
             labels = _labels(**base, le=f"{le:g}")
             lines += _counter(
-                f"{latency}_bucket", labels, load.rps * _share(load.latency, le), end, step
+                f"{latency}_bucket",
+                labels,
+                load.rps * _share(load.latency, le),
+                end,
+                step=step,
+                span=span,
             )
-        lines += _counter(f"{latency}_bucket", _labels(**base, le="+Inf"), load.rps, end, step)
-        lines += _counter(f"{latency}_count", _labels(**base), load.rps, end, step)
-        lines += _counter(f"{latency}_sum", _labels(**base), load.rps * 0.1, end, step)
+        lines += _counter(
+            f"{latency}_bucket", _labels(**base, le="+Inf"), load.rps, end, step=step, span=span
+        )
+        lines += _counter(f"{latency}_count", _labels(**base), load.rps, end, step=step, span=span)
+        lines += _counter(
+            f"{latency}_sum", _labels(**base), load.rps * 0.1, end, step=step, span=span
+        )
     lines.append(f"# TYPE {accuracy.removesuffix('_total')} counter")
     for base, load in _tracks(scenarios):
         if load.exports_accuracy:
             per_second = load.accuracy_failures_per_minute / 60
-            lines += _counter(accuracy, _labels(**base), per_second, end, step)
+            lines += _counter(accuracy, _labels(**base), per_second, end, step=step, span=span)
     lines.append("# EOF")
     return "\n".join(lines) + "\n"
 
@@ -139,13 +158,15 @@ def live_prometheus(
     *,
     port: int | None = None,
     step: int = STEP_SECONDS,
+    span: int = SPAN_SECONDS,
 ) -> Iterator[LivePrometheus]:
-    """Backfill the scenarios (a sample every `step` seconds: 1 for stints of seconds, as an
-    engine test's rollback is), serve them on a free loopback port, stop on exit."""
+    """Backfill the scenarios over `span` seconds back from now (a sample every `step`
+    seconds: 1 for stints of seconds, as an engine test's rollback is), serve them on a free
+    loopback port, stop on exit."""
     now = int(time.time())
     end = now - now % STEP_SECONDS
     metrics, data, config = workdir / "metrics.om", workdir / "data", workdir / "prometheus.yml"
-    metrics.write_text(openmetrics(scenarios, m, end, step))
+    metrics.write_text(openmetrics(scenarios, m, end, step=step, span=span))
     config.write_text(CONFIG)
     backfill = subprocess.run(
         [promtool, "tsdb", "create-blocks-from", "openmetrics", str(metrics), str(data)],

@@ -38,6 +38,8 @@ NAMESPACE = "report"  # the live Prometheus's healthy scenario: the analysis say
 # program this far ahead of the real clock.
 PRODUCTION_CLOCK = {"50": timedelta(hours=25), "100": timedelta(hours=50)}
 PROMOTION_CLOCK = timedelta(hours=123)
+# The backfilled series start this long before the walk's first update.
+WALK_MARGIN_SECONDS = 120
 
 
 @dataclass
@@ -60,6 +62,12 @@ class Walked:
 
 def at(update: dict[str, Any], key: str = "endTime") -> datetime:
     return datetime.fromisoformat(update[key])
+
+
+def setting(update: dict[str, Any], key: str) -> str | None:
+    """The stack config value `involution:<key>` the update ran with."""
+    value = update.get("config", {}).get(f"involution:{key}", {}).get("value")
+    return None if value is None else str(value)
 
 
 def up(
@@ -129,7 +137,7 @@ def walked(
     promtool = require_tool("promtool", "prometheus")
     workdir: Path = tmp_path_factory.mktemp("prometheus")
     # dev's v1.4.0 canary, rolled back in walk_dev: 20 requests a second, 4% of them 5xx. The
-    # series reach 20 minutes back from the server's start, over the whole of walk_dev.
+    # series reach back over the whole recorded walk, however long ago the session made it.
     dev_canary = Scenario(
         "involution",
         TrackLoad(20, 4.0, HEALTHY_LATENCY),
@@ -138,8 +146,10 @@ def walked(
     scenario = [healthy_scenario(NAMESPACE), dev_canary]
     # A sample a second: the walk's rollback stint lasts seconds (at the usual 15s there would
     # be fewer than two samples in it, `too few data`).
+    first = at(history(project, "dev")[-1], "startTime")  # newest first: the oldest
+    span = int((datetime.now(UTC) - first).total_seconds()) + WALK_MARGIN_SECONDS
     with live_prometheus(
-        prometheus, promtool, scenario, MonitoringSettings(), workdir, step=1
+        prometheus, promtool, scenario, MonitoringSettings(), workdir, step=1, span=span
     ) as live:
         walk_staging_and_production(project, live.url)
         stacks = ("dev", "staging", "production")
@@ -244,10 +254,13 @@ def test_bad_arguments_and_unknown_stacks_are_one_clear_error(walked: Walked) ->
 
 
 def test_the_dev_rollbacks_blast_radius_from_prometheus(walked: Walked) -> None:
-    """v1.4.0 answered from its start's update (updates[5]) to the end of the rollback
-    (updates[7]): Prometheus counts 20 requests a second over it, 4% of them errors."""
+    """v1.4.0 answered from the start of the update that started it at 10 to the end of its
+    rollback: Prometheus counts 20 requests a second over it, 4% of them errors."""
     updates = walked.updates("dev")
-    seconds = (at(updates[7]) - at(updates[5], "startTime")).total_seconds()
+    started = next(u for u in updates if setting(u, "canaryVersion") == "v1.4.0")
+    rolled_back = next(u for u in updates if setting(u, "canaryPhase") == "rollback")
+    assert (setting(started, "canaryPhase"), started["result"]) == ("10", "succeeded")
+    seconds = (at(rolled_back) - at(started, "startTime")).total_seconds()
     record = walked.report("--stack", "dev", "--prometheus-url", walked.prometheus_url)
     blast = record["blastRadius"]
     (release,) = blast["releases"]

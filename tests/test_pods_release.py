@@ -35,7 +35,9 @@ from harness.stand_ins import (
 from involution.names import ENGINE_NAME, NAME_LABEL, RUN_AS_USER
 from tests.pods_stack import pods_release, real_cluster
 
-pytestmark = pytest.mark.pods
+# One worker for both pods modules, in order: they share the one real node, and this
+# module's tests walk one stack step by step.
+pytestmark = [pytest.mark.pods, pytest.mark.xdist_group("pods")]
 
 DEPLOYMENTS = ("engine-stable", "involution-router", "redis", "time-resolver")
 FORCE = {"PULUMI_K8S_ENABLE_PATCH_FORCE": "true"}

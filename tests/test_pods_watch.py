@@ -19,7 +19,8 @@ from harness.pods import PodsRelease, share_sample_size, watched_rollback
 from harness.stand_ins import ERRORS_VERSION, STABLE_VERSION
 from tests.pods_stack import pods_release, real_cluster
 
-pytestmark = pytest.mark.pods
+# One worker for both pods modules, one after the other: they share the one real node.
+pytestmark = [pytest.mark.pods, pytest.mark.xdist_group("pods")]
 
 WATCH_INTERVAL = "5s"
 # The release process's limit for an automatic rollback (docs/release-process.md).
