@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import yaml_load
+from harness.processes import run_bounded
 from harness.tooling import ToolMissing
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -39,6 +40,8 @@ COPIED = (
     "release-line.json",
 )
 TEST_PASSPHRASE = "engine-tests-only"
+# One `pulumi` command's deadline; past it the command and all it started are killed.
+PULUMI_TIMEOUT_SECONDS = 600
 # The alerting keys an operator sets with --secret.
 ALERTING_SECRETS = ("slackWebhookUrl", "pagerdutyRoutingKey", "emailAuthPassword")
 # Top-level keys of a stack file that belong to one machine's secrets provider, not the release.
@@ -83,16 +86,23 @@ class EngineProject:
         input_text: str | None = None,
         env_extra: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            ["pulumi", *args, "--non-interactive"],
-            cwd=self.root,
-            env={**self.env, **(env_extra or {})},
-            capture_output=True,
-            text=True,
-            input=input_text,
-            check=False,
-            timeout=600,
-        )
+        try:
+            result = run_bounded(
+                ["pulumi", *args, "--non-interactive"],
+                cwd=self.root,
+                env={**self.env, **(env_extra or {})},
+                input_text=input_text,
+                timeout=PULUMI_TIMEOUT_SECONDS,
+            )
+        except subprocess.TimeoutExpired as timeout:
+            printed = "".join(
+                part.decode() if isinstance(part, bytes) else part
+                for part in (timeout.stdout or "", timeout.stderr or "")
+            )
+            raise AssertionError(
+                f"pulumi {' '.join(args)} ran past {PULUMI_TIMEOUT_SECONDS}s and was killed with "
+                f"everything it started; it printed:\n{printed[-4000:]}"
+            ) from None
         if check and result.returncode != 0:
             raise AssertionError(
                 f"pulumi {' '.join(args)} exited {result.returncode}\n"
@@ -181,15 +191,7 @@ class EngineProject:
     def involution(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         """The `involution` command on this copy, run to its end."""
         command, env = self.involution_command(*args)
-        return subprocess.run(
-            command,
-            cwd=self.root,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=timeout,
-        )
+        return run_bounded(command, cwd=self.root, env=env, timeout=timeout)
 
     def outputs(self, stack: str) -> dict[str, Any]:
         result = self.pulumi("stack", "output", "--json", "--stack", stack)
