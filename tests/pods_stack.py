@@ -7,12 +7,19 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from harness.cluster import LocalCluster, local_cluster
 from harness.engine import make_project
 from harness.pods import STACK, PodsRelease
 from harness.scenarios import TEST_REDIS_PASSWORD
 from harness.tooling import in_ci
 from tests.tooling import missing, or_missing
+
+# The modules that deploy to the local cluster (tests/test_cluster.py and the pods modules) run
+# on one xdist worker, one after the other: a `local` stack requests up to 1.5 of the real
+# node's 2 CPUs, so two at once leave pods Pending and `pulumi up` waiting out its deadline.
+ON_THE_NODE = pytest.mark.xdist_group("node")
 
 NO_NODE = (
     "the local cluster runs without its real node: `make cluster-down && make cluster` as root "

@@ -28,13 +28,11 @@ from harness.scenarios import TEST_REDIS_PASSWORD
 from harness.tooling import in_ci
 from involution.config_monitoring import MonitoringSettings
 from tests.nginx_parse import upstream_backups, upstream_weights
+from tests.pods_stack import ON_THE_NODE
 from tests.tooling import or_missing, require_tool
 
-# One worker for the modules that deploy to the local cluster (tests/test_cluster.py and the
-# pods modules), one after the other: a `local` stack requests up to 1.5 of the real node's 2
-# CPUs, so two at once leave pods Pending and `pulumi up` waiting out its deadline.
 # This module's tests walk one stack, in order.
-pytestmark = [pytest.mark.cluster, pytest.mark.xdist_group("node")]
+pytestmark = [pytest.mark.cluster, ON_THE_NODE]  # one worker: tests/pods_stack.py says why
 
 STACK = "local"
 # Its own namespace, so a developer's own `local` stack (namespace involution) is left alone.

@@ -33,13 +33,10 @@ from harness.stand_ins import (
     STABLE_VERSION,
 )
 from involution.names import ENGINE_NAME, NAME_LABEL, RUN_AS_USER
-from tests.pods_stack import pods_release, real_cluster
+from tests.pods_stack import ON_THE_NODE, pods_release, real_cluster
 
-# One worker for the modules that deploy to the local cluster (tests/test_cluster.py and the
-# pods modules), one after the other: a `local` stack requests up to 1.5 of the real node's 2
-# CPUs, so two at once leave pods Pending and `pulumi up` waiting out its deadline.
 # This module's tests walk one stack, in order.
-pytestmark = [pytest.mark.pods, pytest.mark.xdist_group("node")]
+pytestmark = [pytest.mark.pods, ON_THE_NODE]  # one worker: tests/pods_stack.py says why
 
 DEPLOYMENTS = ("engine-stable", "involution-router", "redis", "time-resolver")
 FORCE = {"PULUMI_K8S_ENABLE_PATCH_FORCE": "true"}

@@ -17,12 +17,9 @@ import pytest
 from harness.cluster import LocalCluster
 from harness.pods import PodsRelease, share_sample_size, watched_rollback
 from harness.stand_ins import ERRORS_VERSION, STABLE_VERSION
-from tests.pods_stack import pods_release, real_cluster
+from tests.pods_stack import ON_THE_NODE, pods_release, real_cluster
 
-# One worker for the modules that deploy to the local cluster (tests/test_cluster.py and the
-# pods modules), one after the other: a `local` stack requests up to 1.5 of the real node's 2
-# CPUs, so two at once leave pods Pending and `pulumi up` waiting out its deadline.
-pytestmark = [pytest.mark.pods, pytest.mark.xdist_group("node")]
+pytestmark = [pytest.mark.pods, ON_THE_NODE]  # one worker: tests/pods_stack.py says why
 
 WATCH_INTERVAL = "5s"
 # The release process's limit for an automatic rollback (docs/release-process.md).
