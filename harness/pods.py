@@ -40,6 +40,8 @@ SHARE_Z = 3.2905
 SHARE_MINIMUM_SAMPLE = 2000
 LOAD_CONNECTIONS = 4
 ADVANCE_TIMEOUT = 300.0
+# The engine's terminationGracePeriodSeconds (30) and some.
+SETTLE_TIMEOUT = 90.0
 
 
 def share_sample_size(weight: float) -> int:
@@ -110,6 +112,23 @@ class PodsRelease:
                 raise AssertionError(f"pod {pod['metadata']['name']} is not Ready: {conditions}")
             ready.append(times[0])
         return (max(ready) - started).total_seconds() if ready else None
+
+    def wait_settled(self, timeout: float = SETTLE_TIMEOUT) -> float:
+        """Seconds until no pod of the namespace is terminating. `pulumi up` returns once the
+        new pods are available; the old ones still answer their open keep-alive connections
+        through their preStop sleep and graceful stop, so a share measured before they are gone
+        mixes two phases."""
+        started = time.monotonic()
+        while True:
+            pods = self.cluster.get("pods", "-n", self.namespace)["items"]
+            leaving = [
+                p["metadata"]["name"] for p in pods if p["metadata"].get("deletionTimestamp")
+            ]
+            if not leaving:
+                return time.monotonic() - started
+            if time.monotonic() - started > timeout:
+                raise AssertionError(f"pods still terminating after {timeout:.0f}s: {leaving}")
+            time.sleep(1)
 
     # ------------------------------------------------------------- load ----
     def router(self) -> tuple[str, int]:

@@ -73,7 +73,9 @@ def canary_share(tally: Tally) -> float:
 
 
 def assert_share(release: PodsRelease, weight: int) -> tuple[int, float]:
-    """The next share_sample_size(weight) requests split at the weight, within a point."""
+    """The next share_sample_size(weight) requests, once the old pods are gone, split at the
+    weight within a point."""
+    release.wait_settled()
     n = share_sample_size(weight)
     measured = release.measure(n)
     assert measured.failed == 0, measured.describe()
@@ -193,6 +195,7 @@ def test_rollback_under_load_fails_no_request(
         )
         assert_share(release, 10)
         back = release.up("10 -> rollback", {"canaryPhase": "rollback"})
+        release.wait_settled()
         after = release.measure(share_sample_size(0))
         total = pool.snapshot()
     report(
@@ -268,6 +271,7 @@ def test_drift_made_with_kubectl_is_repaired_as_the_readme_says(
         cluster.kubectl("set", "image", "deployment/engine-stable", f"engine={drifted}", "-n", ns)
         cluster.kubectl("rollout", "status", "deployment/engine-stable", "-n", ns, "--timeout=120s")
         assert stable_state(release) == (1, drifted)
+        release.wait_settled()  # kubectl's rollout: its old pods may still answer until gone
         assert serves_only(release, EMERGENCY_ROLLBACK_VERSION)
 
         found = project.pulumi("preview", "--refresh", "--diff", "--stack", STACK, env_extra=FORCE)
