@@ -17,13 +17,8 @@ from harness.mockrun import MockRun
 from harness.pods import share_sample_size
 from harness.stand_ins import ENGINE_VERSIONS, ERRORS_VERSION, STABLE_VERSION
 from tests.tooling import require_tool
-from tools.node_images import (
-    Entry,
-    ImageSpec,
-    debian_files,
-    normalized,
-    parent_dirs,
-)
+from tools.image_layers import Entry, debian_files, parent_dirs
+from tools.node_images import ImageSpec, normalized
 from tools.servicemonitor_scrape import (
     endpointslice_targets,
     jobs_of,

@@ -25,14 +25,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
-import io
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -50,31 +47,14 @@ from involution.contract import (
 )
 from involution.names import ENGINE_PORT, RESOLVER_PORT, RUN_AS_USER
 from involution.nginx_conf import TRACK_HEADER
+from tools.image_layers import Entry, base_entries, debian_files, parent_dirs, tar_layer
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 IMAGES_DIR = PROJECT_DIR / "images"
 LOCAL_STACK = PROJECT_DIR / "Pulumi.local.yaml"
 NAMESPACE = "k8s.io"  # containerd's namespace of the CRI plugin
 PLATFORM = "linux/amd64"
-# Debian's merged /usr: the image has the same links, so `ldd`'s paths resolve inside it.
-MERGED_USR = {"bin": "usr/bin", "sbin": "usr/sbin", "lib": "usr/lib", "lib64": "usr/lib64"}
-PASSWD = (
-    "root:x:0:0:root:/root:/sbin/nologin\n"
-    f"involution:x:{RUN_AS_USER}:{RUN_AS_USER}::/tmp:/sbin/nologin\n"
-)
-GROUP = f"root:x:0:\ninvolution:x:{RUN_AS_USER}:\n"
 SEARCH_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One member of a layer: a file copied from `source`, a directory, or a symlink."""
-
-    path: str  # inside the image, without the leading /
-    source: Path | None = None
-    link: str | None = None
-    data: bytes | None = None
-    mode: int = 0o755
 
 
 @dataclass(frozen=True)
@@ -86,23 +66,7 @@ class ImageSpec:
     stop_signal: str | None = None
 
     def layer(self) -> bytes:
-        """The layer as a reproducible tar: sorted, owned by root, dated 0."""
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for entry in sorted(self.entries, key=lambda e: e.path):
-                info = tarfile.TarInfo(entry.path)
-                info.mtime, info.uid, info.gid, info.mode = 0, 0, 0, entry.mode
-                if entry.link is not None:
-                    info.type, info.linkname, info.mode = tarfile.SYMTYPE, entry.link, 0o777
-                    tar.addfile(info)
-                elif entry.source is None and entry.data is None:
-                    info.type = tarfile.DIRTYPE
-                    tar.addfile(info)
-                else:
-                    data = entry.data if entry.data is not None else _read(entry.source)
-                    info.size = len(data)
-                    tar.addfile(info, io.BytesIO(data))
-        return buffer.getvalue()
+        return tar_layer(self.entries)
 
     def key(self, layer: bytes) -> str:
         """What the image is made of: a changed layer or config rebuilds it."""
@@ -112,74 +76,12 @@ class ImageSpec:
         return hashlib.sha256(layer + config.encode()).hexdigest()
 
 
-def _read(path: Path | None) -> bytes:
-    assert path is not None
-    return path.read_bytes()
-
-
 def normalized(ref: str) -> str:
     """The name containerd's CRI plugin stores for a reference (Docker's normalization)."""
     first = ref.split("/", 1)[0]
     if "/" in ref and ("." in first or ":" in first or first == "localhost"):
         return ref
     return f"docker.io/{ref}" if "/" in ref else f"docker.io/library/{ref}"
-
-
-def base_entries() -> list[Entry]:
-    """What every image has: the merged-/usr links, /tmp, /etc with the unprivileged user."""
-    entries = [Entry(name, link=target) for name, target in MERGED_USR.items()]
-    entries += [Entry(d) for d in ("usr", "usr/bin", "usr/sbin", "usr/lib", "usr/lib64", "etc")]
-    entries += [Entry("tmp", mode=0o1777)]
-    entries += [
-        Entry("etc/passwd", data=PASSWD.encode(), mode=0o644),
-        Entry("etc/group", data=GROUP.encode(), mode=0o644),
-    ]
-    return entries
-
-
-def _under_usr(path: str) -> str:
-    """`/lib/x/y` as it lives in the image: under usr/ (merged /usr)."""
-    top, _, rest = path.lstrip("/").partition("/")
-    return f"{MERGED_USR[top]}/{rest}" if top in MERGED_USR else path.lstrip("/")
-
-
-def host_file(path: str) -> list[Entry]:
-    """A host file at its real path, and the link that named it when that differs."""
-    real = os.path.realpath(path)
-    stored, named = _under_usr(real), _under_usr(path)
-    entries = [Entry(stored, source=Path(real))]
-    if named != stored:
-        link = os.path.relpath(f"/{stored}", os.path.dirname(f"/{named}"))
-        entries.append(Entry(named, link=link))
-    return entries
-
-
-LDD_LINE = re.compile(r"(?:=>\s*)?(/\S+)\s+\(0x[0-9a-f]+\)")
-
-
-def shared_libraries(binary: str) -> list[str]:
-    """The libraries `ldd` resolves for a binary, the dynamic loader included."""
-    result = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True)
-    return [m.group(1) for line in result.stdout.splitlines() if (m := LDD_LINE.search(line))]
-
-
-def debian_files(binaries: Sequence[str]) -> list[Entry]:
-    entries: dict[str, Entry] = {}
-    for binary in binaries:
-        for path in (binary, *shared_libraries(binary)):
-            for entry in host_file(path):
-                entries[entry.path] = entry
-    return list(entries.values())
-
-
-def parent_dirs(entries: Sequence[Entry]) -> list[Entry]:
-    """Every folder an entry lives in, so the tar extracts without implied directories."""
-    have = {e.path for e in entries}
-    folders: set[str] = set()
-    for entry in entries:
-        parts = entry.path.split("/")[:-1]
-        folders.update("/".join(parts[: i + 1]) for i in range(len(parts)))
-    return [Entry(f) for f in sorted(folders - have) if f not in MERGED_USR]
 
 
 def packaged_version(binary: str) -> str:
