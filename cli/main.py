@@ -106,7 +106,7 @@ def run_step(release: ReleaseStack, change: steps.ConfigChange, reason: str) -> 
     except UpdateFailedError as failure:
         print(failed_update_message(release.name, message, failure), file=sys.stderr)
         return exit_codes.FAILED_UPDATE
-    release.apply({REASON_KEY: None})
+    release.forget(REASON_KEY)
     print(
         f"involution: {release.name} at phase {outputs.get('phase')} "
         f"(stable {outputs.get('stableWeight')}%, canary {outputs.get('canaryWeight')}%)"

@@ -7,6 +7,7 @@ local backend, the passphrase and the tracked stack files behave identically.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -60,7 +61,10 @@ class ReleaseStack:
     stack: auto.Stack
 
     def outputs(self) -> dict[str, Any]:
-        return {key: value.value for key, value in self.stack.outputs().items()}
+        """The last update's outputs, secret ones masked (the command never needs them): one
+        `pulumi stack output --json` (the Automation API's own `outputs()` runs two)."""
+        outputs: dict[str, Any] = json.loads(self._pulumi("stack", "output", "--json").stdout)
+        return outputs
 
     def config(self) -> dict[str, str]:
         """The `involution:` keys as the program reads them (objects as JSON text)."""
@@ -72,34 +76,69 @@ class ReleaseStack:
         }
 
     def apply(self, changes: Mapping[str, str | None]) -> dict[str, str | None]:
-        """Set (or with None remove) keys; returns the previous values, for `restore`."""
+        """Set (or with None remove) keys, one `config set-all` and one `config rm-all` at most;
+        returns the previous values, for `restore`."""
         before = self.config()
-        previous: dict[str, str | None] = {}
-        for key, value in changes.items():
-            previous[key] = before.get(key)
-            if value is None:
-                if key in before:
-                    self.stack.remove_config(f"{NAMESPACE}:{key}")
-            else:
-                self.stack.set_config(f"{NAMESPACE}:{key}", auto.ConfigValue(value=value))
+        previous = {key: before.get(key) for key in changes}
+        gone = [key for key, value in changes.items() if value is None and key in before]
+        removed = [f"{NAMESPACE}:{key}" for key in gone]
+        if removed:
+            self.stack.remove_all_config(removed)
+        values = {
+            f"{NAMESPACE}:{key}": auto.ConfigValue(value=value)
+            for key, value in changes.items()
+            if value is not None
+        }
+        if values:
+            self.stack.set_all_config(values)
         return previous
 
     def restore(self, previous: Mapping[str, str | None]) -> None:
         self.apply(previous)
 
+    def forget(self, key: str) -> None:
+        """Remove a key this command set itself (so known to be there): one `config rm`."""
+        self.stack.remove_config(f"{NAMESPACE}:{key}")
+
     def up(self, message: str, on_output: Callable[[str], None] | None = None) -> dict[str, Any]:
         """The update's outputs; UpdateRefusedError when the program refused the step (nothing
-        registered), UpdateFailedError when the update failed otherwise."""
+        registered), UpdateFailedError when the update failed otherwise. `pulumi up` through
+        the Automation API's command runner, then one output read: its `Stack.up` reads the
+        outputs twice and the history once more, seconds per step the command never uses."""
         started = datetime.now(UTC)
         try:
-            result = self.stack.up(message=message, on_output=on_output, color="never")
+            self._pulumi(
+                "up",
+                "--yes",
+                "--skip-preview",
+                "--message",
+                message,
+                "--color",
+                "never",
+                "--exec-kind",
+                "auto.local",
+                on_output=on_output,
+            )
         except auto.CommandError as error:
             text = str(error)
             changed = self.changes_since(started)
             if any(heading in text for heading in REFUSAL_HEADINGS) and not changed:
                 raise UpdateRefusedError(_program_errors(text)) from None
             raise UpdateFailedError(_program_errors(text), changed) from None
-        return {key: value.value for key, value in result.outputs.items()}
+        return self.outputs()
+
+    def _pulumi(
+        self, *args: str, on_output: Callable[[str], None] | None = None
+    ) -> auto.CommandResult:
+        """One `pulumi` command on this stack, in the workspace's folder and environment."""
+        workspace = self.stack.workspace
+        assert isinstance(workspace, auto.LocalWorkspace)
+        return workspace.pulumi_command.run(
+            [*args, "--stack", self.name],
+            workspace.work_dir,
+            workspace.env_vars,
+            on_output,
+        )
 
     def changes_since(self, started: datetime) -> int | None:
         """Resource operations (creates, updates, deletes, ...) of the last update if it began

@@ -116,6 +116,18 @@ init_stack() {
   "$ENGINE" stack select "$stack" >/dev/null
 }
 
+# Whether the backend has the stack. A file backend answers from its folder (the engine's own
+# `stack select` costs a fifth of a second, on every command); anything else asks the engine.
+stack_exists() {
+  if [[ $PULUMI_BACKEND_URL == file://* ]]; then
+    local project
+    project=$(sed -n 's/^name:[[:space:]]*//p' Pulumi.yaml | head -n 1)
+    local checkpoint="${PULUMI_BACKEND_URL#file://}/.pulumi/stacks/$project/$stack.json"
+    [[ -f $checkpoint || -f $checkpoint.gz ]] && return 0
+  fi
+  "$ENGINE" stack select "$stack" >/dev/null 2>&1
+}
+
 with_config_file() {
   # Before a `--` (positional arguments follow it), else at the end.
   local out=() inserted=false arg
@@ -139,7 +151,7 @@ case "$subcommand" in
       "$ENGINE" "$@" || status=$?
       exit "$status"
     fi
-    if ! "$ENGINE" stack select "$stack" >/dev/null 2>&1; then
+    if ! stack_exists; then
       echo "pulumi.sh: creating stack $stack (state in $PULUMI_BACKEND_URL)" >&2
       init_stack
     fi
