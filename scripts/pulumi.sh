@@ -48,6 +48,11 @@ for ((i = 0; i < ${#args[@]}; i++)); do
   esac
 done
 subcommand=${positional[0]:-}
+# Commands of no stack run as they are (finding the selected stack costs the engine a fifth
+# of a second, and the Automation API asks `pulumi version` once per command).
+case "$subcommand" in
+  version|help|plugin|whoami|login|logout) exec "$ENGINE" "$@" ;;
+esac
 # `pulumi stack init|rm|select NAME`
 if [[ $subcommand == stack && -z $stack && ${#positional[@]} -ge 3 ]]; then
   case "${positional[1]}" in init|rm|select) stack=${positional[2]} ;; esac

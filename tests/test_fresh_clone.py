@@ -79,23 +79,19 @@ class Clone:
                 assert f"\n{key}:" not in "\n" + stack_file.read_text(), stack_file
 
 
-def test_deploy_then_test_then_deploy_again(tmp_path: Path) -> None:
-    clone = Clone(tmp_path)
-    first = clone.deploy()
-    assert "created" in first, first
-    clone.assert_clean("make deploy")
-    assert "passed" in clone.engine_tests()
-    clone.assert_clean("make deploy, engine tests")
-    second = clone.deploy()
-    assert "unchanged" in second and " created" not in second, second
-    clone.assert_clean("make deploy, engine tests, make deploy")
-    # The salt lives next to this clone's own state, not in the user's `.state/`.
-    assert list((clone.state / "stack-config").glob("Pulumi.dev.*"))
-
-
-def test_test_then_deploy(tmp_path: Path) -> None:
+def test_test_deploy_test_deploy(tmp_path: Path) -> None:
+    """Both orders, each command twice, on one fresh clone: the tests first, then `make deploy`
+    (the README walk in tests/test_readme.py starts a fresh clone with `make deploy`)."""
     clone = Clone(tmp_path)
     assert "passed" in clone.engine_tests()
     clone.assert_clean("engine tests")
-    assert "created" in clone.deploy()
+    first = clone.deploy()
+    assert "created" in first, first
     clone.assert_clean("engine tests, make deploy")
+    assert "passed" in clone.engine_tests()
+    clone.assert_clean("engine tests, make deploy, engine tests")
+    second = clone.deploy()
+    assert "unchanged" in second and " created" not in second, second
+    clone.assert_clean("engine tests, make deploy, engine tests, make deploy")
+    # The salt lives next to this clone's own state, not in the user's `.state/`.
+    assert list((clone.state / "stack-config").glob("Pulumi.dev.*"))

@@ -22,7 +22,9 @@ from tests.crd_schemas import crd_schemas, crd_validation_errors
 from tests.tooling import missing
 from tools.render import manifests
 
-pytestmark = pytest.mark.tools
+# One worker: kubernetes-validate builds its schema set once per process (~14 s), so the
+# module on two workers paid it twice.
+pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("k8s_schemas")]
 
 try:
     import kubernetes_validate  # type: ignore[import-untyped]
