@@ -80,8 +80,9 @@ class Clone:
 
 
 def test_test_deploy_test_deploy(tmp_path: Path) -> None:
-    """Both orders, each command twice, on one fresh clone: the tests first, then `make deploy`
-    (the README walk in tests/test_readme.py starts a fresh clone with `make deploy`)."""
+    """Both orders, each command twice, on one fresh clone. The engine tests work in temp
+    folders of their own and leave the clone's state and tracked files as cloned, so the first
+    `make deploy` after them is a first deploy on a fresh clone (it must create the stack)."""
     clone = Clone(tmp_path)
     assert "passed" in clone.engine_tests()
     clone.assert_clean("engine tests")
