@@ -110,7 +110,13 @@ class Tally:
 
 
 class ClientPool:
-    """Keep-alive clients on threads: a fixed number of GETs, or a load until stopped."""
+    """Keep-alive clients on threads: a fixed number of GETs, or a load until stopped.
+
+    With a `rate`, the load of `load()` is paced at that many GETs a second (spread over the
+    connections) except while `wait_for` waits for a sample, which it takes at full speed: a
+    steady background load whose every failure counts, without the clients and the servers
+    behind them taking every core of the machine from what runs beside them.
+    """
 
     def __init__(
         self,
@@ -119,9 +125,16 @@ class ClientPool:
         path: str = "/",
         key_header: str | None = None,
         host: str = LOOPBACK,
+        *,
+        rate: float | None = None,
     ) -> None:
+        if rate is not None and rate <= 0:
+            raise ValueError(f"rate = {rate}: a positive number of GETs a second, or None")
         self.port = port
         self.path = path
+        # Seconds between two GETs of one connection while paced (None: as fast as answered).
+        self.interval = None if rate is None else connections / rate
+        self.sampling = 0  # how many `wait_for` calls are waiting: full speed while > 0
         # With a key header, GET number n carries `<key_header>: client-<n>` (a sticky key);
         # the keys of `run(N)` from a fresh pool are client-0 .. client-(N-1).
         self.key_header = key_header
@@ -158,9 +171,24 @@ class ClientPool:
             self.budget -= 1
             return True
 
+    def _pace(self, due: float) -> float:
+        """Sleep until `due` unless a sample is being taken; the next GET's due time."""
+        if self.interval is None or self.sampling > 0:
+            return time.monotonic()
+        now = time.monotonic()
+        if due > now:
+            self.stop_event.wait(due - now)
+        # Never a burst to catch up on slots missed while a GET took long.
+        return max(due, time.monotonic() - self.interval) + self.interval
+
     def _loop(self, index: int) -> None:
         client, tally, lock = self.clients[index], self.tallies[index], self.locks[index]
+        # Connections start spread over one interval, not all at once.
+        due = time.monotonic() + (self.interval or 0.0) * index / len(self.clients)
         while self._take():
+            due = self._pace(due)
+            if self.stop_event.is_set():
+                break
             retried = client.retried
             try:
                 status, track = client.get(self.path, self._headers())
@@ -231,9 +259,15 @@ class ClientPool:
 
     def wait_for(self, requests: int, timeout: float = 30.0) -> Tally:
         """Block until `requests` more GETs completed; returns the tally of just those."""
-        start = self.snapshot()
-        wait_until(lambda: self.snapshot().total - start.total >= requests, timeout, "load")
-        return self.snapshot().minus(start)
+        with self.budget_lock:
+            self.sampling += 1
+        try:
+            start = self.snapshot()
+            wait_until(lambda: self.snapshot().total - start.total >= requests, timeout, "load")
+            return self.snapshot().minus(start)
+        finally:
+            with self.budget_lock:
+                self.sampling -= 1
 
     def close(self) -> None:
         for client in self.clients:

@@ -39,6 +39,11 @@ SHARE_TOLERANCE_POINTS = 1.0
 SHARE_Z = 3.2905
 SHARE_MINIMUM_SAMPLE = 2000
 LOAD_CONNECTIONS = 4
+# GETs a second of the background load (a GET every 10 ms on each connection); the shares are
+# sampled at full speed (harness.load.ClientPool). Unpaced, the clients and the pods answering
+# them took both cores of a 2-core machine for the whole of the pods layer, slowing the
+# rollouts under test and every test beside them.
+LOAD_RATE = 400.0
 ADVANCE_TIMEOUT = 300.0
 # The engine's terminationGracePeriodSeconds (30) and some.
 SETTLE_TIMEOUT = 90.0
@@ -135,10 +140,14 @@ class PodsRelease:
         return self.cluster.service_port(self.namespace, ROUTER_NAME, "http")
 
     @contextlib.contextmanager
-    def load(self, connections: int = LOAD_CONNECTIONS) -> Iterator[ClientPool]:
-        """Steady GETs through the router's Service for the length of the block."""
+    def load(
+        self, connections: int = LOAD_CONNECTIONS, rate: float | None = LOAD_RATE
+    ) -> Iterator[ClientPool]:
+        """Steady GETs through the router's Service for the length of the block, `rate` a
+        second (None: as fast as they are answered)."""
         host, port = self.router()
-        with ClientPool(port, connections=connections, host=host) as pool, pool.load():
+        pool = ClientPool(port, connections=connections, host=host, rate=rate)
+        with pool, pool.load():
             self.pool = pool
             try:
                 yield pool

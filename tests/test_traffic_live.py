@@ -187,3 +187,25 @@ def test_at_shadow_a_request_pinned_to_the_canary_is_not_copied_to_it_as_well(
         assert mirrored == 400  # one copy of each stable-pinned request, none of the others
     else:
         assert abs(mirrored - wanted) <= 4 * (400 * 0.25 * 0.75) ** 0.5, mirrored
+
+
+def test_a_paced_load_keeps_its_rate_and_takes_a_sample_at_full_speed(
+    mocked: Runner, nginx: Nginx
+) -> None:
+    """What the pods layer's background load relies on (harness.pods.LOAD_RATE): paced between
+    samples, unpaced while `wait_for` waits for one."""
+    nginx.start(conf(mocked, "staging", "none"))
+    with ClientPool(nginx.ports.listen, 4, rate=100) as pool, pool.load():
+        time.sleep(1.0)
+        paced = pool.snapshot().total
+        started = time.monotonic()
+        sample = pool.wait_for(400, timeout=30)
+        sampled_in = time.monotonic() - started
+        time.sleep(0.5)
+        after = pool.snapshot().total - paced - sample.total
+    assert 50 <= paced <= 130, paced  # 100 a second for a second
+    assert sample.ok >= 400 and sample.failed == 0, sample.describe()
+    assert sampled_in < 3.0, sampled_in  # paced, 400 GETs take 4 s
+    assert after <= 90, after  # paced again: about 50 in half a second
+    with pytest.raises(ValueError, match="rate = 0: a positive number"):
+        ClientPool(nginx.ports.listen, 4, rate=0)
