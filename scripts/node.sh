@@ -527,6 +527,8 @@ claim() {
 
 images() {
   local python="$ROOT/venv/bin/python"
+  # The router's and the cache's images are built from Debian's nginx and redis binaries.
+  "$ROOT/scripts/install_test_tools.sh"
   [[ -x "$python" ]] || "$ROOT/scripts/venv.sh" requirements-dev.txt >&2
   (cd "$ROOT" && "$python" -m tools.node_images --crane "$BIN/crane" --ctr ctr \
      --address "$CONTAINERD_SOCK" --home "$NODE_HOME" --pause-image "$PAUSE_IMAGE")
