@@ -46,6 +46,10 @@ def test_watch_rolls_back_a_canary_failing_5_percent_by_itself(
     with release.load():
         release.measure(200)
         watched = watched_rollback(release, ERRORS_VERSION, WATCH_INTERVAL)
+        # Watch's `pulumi up` returns once the new router pods are available; the old ones
+        # still answer their open keep-alive connections at the canary's weight through their
+        # preStop sleep and graceful stop.
+        settled = release.wait_settled()
         after = release.measure(share_sample_size(0))
     output = watched.watch_output.strip()
     assert watched.watch_exit == 0, output
@@ -59,7 +63,8 @@ def test_watch_rolls_back_a_canary_failing_5_percent_by_itself(
             f"{WATCH_INTERVAL}`:\n"
             f"  first bad request -> rollback deployed: {seconds:.1f}s (release process: "
             f"{RELEASE_PROCESS_LIMIT_SECONDS}s); canary up {watched.canary_up.seconds:.1f}s, "
-            f"canary live -> rollback deployed {watched.live_to_rollback_seconds:.1f}s\n"
+            f"canary live -> rollback deployed {watched.live_to_rollback_seconds:.1f}s, "
+            f"old pods gone {settled:.1f}s later\n"
             f"  load meanwhile: {watched.while_bad.describe()}\n"
             f"  watch: {output.splitlines()[-1] if output else ''}\n"
             f"  recorded: {last.get('reason', '')}"
@@ -67,7 +72,8 @@ def test_watch_rolls_back_a_canary_failing_5_percent_by_itself(
     assert seconds < RELEASE_PROCESS_LIMIT_SECONDS, seconds
     assert (outputs["phase"], last["step"]) == ("rollback", "rollback"), outputs["releaseLog"]
     assert "rollback trigger error-rate" in last.get("reason", ""), last
-    # Failures stop with the rollback, which the router took first: stable answers everything.
+    # Failures stop with the rollback, which the router took first: once the old router pods
+    # are gone, stable answers everything.
     assert after.failed == 0, after.describe()
     assert after.share("canary") == 0.0, after.describe()
     bad = watched.while_bad
