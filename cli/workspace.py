@@ -17,6 +17,7 @@ from typing import Any
 
 from pulumi import automation as auto
 
+from cli.engine_workspace import LazyVersionCommand, ProjectWorkspace
 from involution.contract import NAMESPACE
 from involution.errors import CLUSTER_HEADING, CONFIG_HEADING, PATH_HEADING
 from involution.release_history import UpdateRecord
@@ -196,17 +197,16 @@ class ReleaseStack:
 def open_stack(name: str, project_dir: Path | None = None) -> ReleaseStack:
     """The stack `name` of the project; UnknownStackError when the backend has none of that name."""
     root = Path(os.environ.get("INVOLUTION_PULUMI_ROOT") or DEFAULT_PULUMI_ROOT)
-    command = auto.PulumiCommand(root=str(root), skip_version_check=True)
-    options = auto.LocalWorkspaceOptions(
+    workspace = ProjectWorkspace(
         work_dir=str(project_dir or Path(os.environ.get("INVOLUTION_PROJECT_DIR", PROJECT_DIR))),
-        pulumi_command=command,
+        pulumi_command=LazyVersionCommand(str(root)),
         env_vars={
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         },
     )
     try:
-        stack = auto.select_stack(stack_name=name, work_dir=options.work_dir, opts=options)
+        stack = auto.Stack.select(name, workspace)
     except auto.StackNotFoundError:
         raise UnknownStackError(name) from None
     except auto.CommandError as error:
