@@ -1,13 +1,14 @@
 """The Automation API workspace of the `involution` command, without two `pulumi` processes
 the API starts on every verb: `pulumi version` when its command object is made and `pulumi
 stack select` when a stack is opened (each a start of the engine, 0.2 to 0.5 s through
-scripts/pulumi.sh, of a verb's 1.7 s).
+scripts/pulumi.sh, of a verb's 1.5 s).
 
 The version is asked the first time the API needs it (its feature checks of commands the
 verbs seldom run). A stack of a local file backend is found by its checkpoint file, as
 scripts/pulumi.sh does; anywhere else, and whenever that file is not there, `pulumi stack
-select` answers as before. Opening a stack no longer makes it the selected stack of the
-operator's own `pulumi` commands: every command of a verb names its stack.
+select` answers as before. On a file backend, opening a stack therefore no longer makes it
+the selected stack of the operator's own `pulumi` commands (every command of a verb names its
+stack anyway).
 """
 
 from __future__ import annotations
