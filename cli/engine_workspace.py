@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
-from typing import Any
 
 from pulumi import automation as auto
 from semver import VersionInfo
@@ -60,8 +59,7 @@ class ProjectWorkspace(auto.LocalWorkspace):
         super().select_stack(stack_name)  # raises StackNotFoundError for a missing stack
 
     def _checkpoint_exists(self, stack_name: str) -> bool:
-        env: dict[str, Any] = {**os.environ, **(self.env_vars or {})}
-        backend = str(env.get("PULUMI_BACKEND_URL") or "")
+        backend = {**os.environ, **self.env_vars}.get("PULUMI_BACKEND_URL", "")
         if not backend.startswith(FILE_BACKEND) or "/" in stack_name:
             return False
         project = self.project_settings().name
