@@ -233,7 +233,7 @@ def make_project(base: Path, *, extra_env: Mapping[str, str] | None = None) -> E
     for name in COPIED:
         source = PROJECT_DIR / name
         if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(source, root / name)  # bytecode caches too (copy2 keeps mtimes)
         elif source.exists():
             shutil.copy2(source, root / name)
     (root / "venv").symlink_to(PROJECT_DIR / "venv")

@@ -7,6 +7,7 @@ frozen clock, so approvals expire relative to it, not to the day the suite runs.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,13 @@ from tests import dev_walk, engine_stacks
 from tests.dev_walk import Walk
 from tests.engine_stacks import Deployed
 from tests.tooling import or_missing
+
+# Bytecode caches on, for this process and every one it starts: the programs, packs and
+# commands the suite runs import the same unchanged modules hundreds of times, and where
+# PYTHONDONTWRITEBYTECODE is set each of them compiled ours from source again (0.09 s of CPU a
+# process). Engine project copies carry their `__pycache__` (gitignored) with them.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 # The layers (harness/layers.py) as markers, one per test module, with their ceilings and order.
 pytest_plugins = ("tests.layering",)
