@@ -12,10 +12,11 @@ from typing import Any
 
 import yaml
 
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's CSafeLoader is no subclass of SafeLoader (its parser is C, the rest the same).
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class KubernetesYamlLoader(_SafeLoader):  # type: ignore[valid-type,misc]
+class KubernetesYamlLoader(_SafeLoader):  # type: ignore[misc]
     """The safe loader without the `value` implicit resolver."""
 
 
