@@ -208,13 +208,12 @@ class PodsRelease:
                 last = self.analysis()
             except PrometheusError as error:
                 last = str(error)
+            if isinstance(last, Analysis) and last.decision == "rollback":
+                raise AssertionError(f"the analysis says rollback: {last.reason}")
             advanced = isinstance(last, Analysis) and last.decision == "advance"
             in_a_row = in_a_row + 1 if advanced else 0
-            if isinstance(last, Analysis):
-                if in_a_row >= ADVANCES_IN_A_ROW:
-                    return last, time.monotonic() - started
-                if last.decision == "rollback":
-                    raise AssertionError(f"the analysis says rollback: {last.reason}")
+            if isinstance(last, Analysis) and in_a_row >= ADVANCES_IN_A_ROW:
+                return last, time.monotonic() - started
             time.sleep(5)
         reason = last.reason if isinstance(last, Analysis) else last
         raise AssertionError(f"no advance after {timeout:.0f}s: {reason}")
