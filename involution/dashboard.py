@@ -16,7 +16,7 @@ from involution.alert_rules import (
 )
 from involution.config_monitoring import MonitoringSettings
 from involution.health_metrics import KPI_METRICS, kpi_metric
-from involution.release_health import FIGURE_LABELS, TARGETS
+from involution.health_targets import FIGURE_LABELS, TARGETS
 
 DASHBOARD_UID_PREFIX = "involution-canary"
 # involution_canary_phase's values (involution/nginx_conf.py PHASE_CODES) as the phase names.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from involution.blast_radius import BlastRadius, measure, rollback_stints
-from involution.config_path import format_duration
+from involution.health_targets import FIGURE_LABELS, TARGETS, Target, format_seconds
 from involution.release_history import (
     Incident,
     Release,
@@ -25,65 +25,6 @@ from involution.release_history import (
 )
 from involution.versions import EngineVersion, ReleaseType
 
-DAY = 86400.0
-
-
-@dataclass(frozen=True)
-class Target:
-    """One target of the release process: `comparison` is `>` or `<`."""
-
-    key: str
-    label: str
-    comparison: str
-    value: float
-    unit: str  # ratio | seconds
-
-    def met(self, figure: float) -> bool:
-        return figure > self.value if self.comparison == ">" else figure < self.value
-
-    def describe(self) -> str:
-        if self.unit == "ratio":
-            return f"{self.comparison} {self.value:.0%}"
-        return f"{self.comparison} {format_seconds(self.value)}"
-
-    def as_record(self) -> dict[str, object]:
-        return {"comparison": self.comparison, "value": self.value, "unit": self.unit}
-
-
-FIGURE_LABELS: Mapping[str, str] = {
-    "deploymentSuccessRate": "Deployment success rate",
-    "rollbackFrequency": "Rollback frequency",
-    "gatePassRate": "Quality gate pass rate",
-    "timeToProductionPatch": "Time to production (patch)",
-    "timeToProductionMinorMajor": "Time to production (minor/major)",
-    "meanTimeToRecovery": "MTTR",
-    "meanTimeBetweenFailures": "MTBF",
-}
-TARGETS: Mapping[str, Target] = {
-    t.key: t
-    for t in (
-        Target("deploymentSuccessRate", FIGURE_LABELS["deploymentSuccessRate"], ">", 0.98, "ratio"),
-        Target("rollbackFrequency", FIGURE_LABELS["rollbackFrequency"], "<", 0.02, "ratio"),
-        Target("gatePassRate", FIGURE_LABELS["gatePassRate"], ">", 0.95, "ratio"),
-        Target(
-            "timeToProductionPatch",
-            FIGURE_LABELS["timeToProductionPatch"],
-            "<",
-            2 * 3600.0,
-            "seconds",
-        ),
-        Target(
-            "meanTimeToRecovery", FIGURE_LABELS["meanTimeToRecovery"], "<", 30 * 60.0, "seconds"
-        ),
-        Target(
-            "meanTimeBetweenFailures",
-            FIGURE_LABELS["meanTimeBetweenFailures"],
-            ">",
-            30 * DAY,
-            "seconds",
-        ),
-    )
-}
 MET, MISSED, TOO_FEW, NO_TARGET = "met", "missed", "too few data", "no target"
 NOT_ASKED = "Prometheus not asked"
 
@@ -349,8 +290,3 @@ def _mtbf(updates: Sequence[UpdateRecord], trouble: Sequence[Incident]) -> Figur
         )
     note = f"{format_seconds(span)} observed, {len(trouble)} incident(s)"
     return Figure(target.key, target.label, span / len(trouble), "seconds", note, target)
-
-
-def format_seconds(seconds: float) -> str:
-    """`45s`, `12m5s`, `3h20m`: `--since`'s own form (rounded to the second)."""
-    return format_duration(timedelta(seconds=round(seconds)))

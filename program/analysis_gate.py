@@ -8,14 +8,17 @@ back never consult it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pulumi
 
-from involution.analysis import Analysis, analyse
 from involution.contract import Environment
 from involution.errors import ConfigProblem
-from involution.prometheus import PrometheusClient, PrometheusError
 from involution.release_path import Step
 from involution.settings import Settings
+
+if TYPE_CHECKING:
+    from involution.analysis import Analysis
 
 CONSULTED_FOR = (Step.ADVANCE, Step.PROMOTE)
 
@@ -35,6 +38,11 @@ def analysis_problems(
             f"the Prometheus the canary analysis asks: a {what} needs it to say advance",
         )
         return _in_preview([problem], preview), None
+    # Imported where it runs: most updates (dev, steps back) never ask, and the analysis'
+    # HTTP client is a fifth of the program's own import time.
+    from involution.analysis import analyse
+    from involution.prometheus import PrometheusClient, PrometheusError
+
     if preview:
         pulumi.log.info(f"pulumi up will ask the canary analysis at {url} before this {what}")
     try:

@@ -15,7 +15,8 @@ from harness.release_walks import Walk, promoted_pair
 from involution.config_monitoring import MonitoringSettings
 from involution.dashboard import HEALTH_ROW_TITLE, dashboard
 from involution.health_formats import as_json, as_markdown, as_openmetrics, as_table
-from involution.release_health import TARGETS, HealthReport, build_report
+from involution.health_targets import TARGETS
+from involution.release_health import HealthReport, build_report
 from tests.tooling import require_tool
 
 pytestmark = pytest.mark.tools
