@@ -11,12 +11,14 @@ beside it.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import go_runtime
 from harness.engine import PROJECT_DIR
 from harness.tooling import ToolMissing
 
@@ -35,6 +37,7 @@ START_TIMEOUT = 1800.0  # a cold build on 2 shared cores
 def _script(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(CLUSTER_SH), *args],
+        env=go_runtime.for_daemons(os.environ),  # the cluster's daemons: the Go defaults
         capture_output=True,
         text=True,
         check=False,

@@ -13,6 +13,7 @@ AHEAD_SECONDS, however slow the engine tests around it (a range never reaches pa
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import httpx
 
+from harness import go_runtime
 from harness.net import LOOPBACK, free_port, wait_until
 from involution.config_monitoring import MonitoringSettings
 
@@ -189,6 +191,7 @@ def live_prometheus(
                 f"--config.file={config}",
                 "--storage.tsdb.retention.time=1d",
             ],
+            env=go_runtime.for_daemons(os.environ),
             stdout=out,
             stderr=subprocess.STDOUT,
         )

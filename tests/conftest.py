@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from harness import scenarios
+from harness import go_runtime, scenarios
 from harness.engine import EngineProject, make_project
 from harness.engine_templates import Templates
 from harness.mockrun import MockRun
@@ -31,13 +31,8 @@ from tests.tooling import or_missing
 # process). Engine project copies carry their `__pycache__` (gitignored) with them.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
-# The engine's Go processes (CLI, language host, provider; some 800 of them a run) live a second
-# or two: they collect no garbage until their heap nears 1 GiB (a `pulumi up` of dev peaks at
-# 0.22 GB), which takes 0.2 s of CPU off each `up` (the same binaries; a caller's own GOGC and
-# GOMEMLIMIT are kept).
-if "GOGC" not in os.environ:
-    os.environ["GOGC"] = "off"
-    os.environ.setdefault("GOMEMLIMIT", "1GiB")
+# The engine's short-lived Go processes collect no garbage below 1 GiB (harness/go_runtime.py).
+go_runtime.for_short_lived(os.environ)
 
 # The layers (harness/layers.py) as markers, one per test module, with their ceilings and order.
 pytest_plugins = ("tests.layering",)

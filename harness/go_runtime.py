@@ -1,0 +1,31 @@
+"""The Go runtime's garbage collection for the processes the suite starts.
+
+The engine's Go processes (CLI, language host, provider: some 800 a run) live a second or two;
+collecting no garbage until the heap nears 1 GiB takes 0.2 s of CPU off each `pulumi up` (a dev
+`up` peaks at 0.22 GB). Daemons that live for minutes (Prometheus, the local cluster's API
+servers) keep the runtime's own defaults, or a heap left to grow would only be collected at
+the limit. A caller's own GOGC or GOMEMLIMIT is kept everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+
+SHORT_LIVED = {"GOGC": "off", "GOMEMLIMIT": "1GiB"}
+# Set beside SHORT_LIVED, so a daemon's environment can tell the suite's setting from a caller's.
+MARK = "INVOLUTION_SUITE_GO_RUNTIME"
+
+
+def for_short_lived(environ: MutableMapping[str, str]) -> None:
+    """SHORT_LIVED in `environ` (inherited by every process started from it), unless the caller
+    tunes the Go runtime already."""
+    if not any(key in environ for key in SHORT_LIVED):
+        environ.update(SHORT_LIVED)
+        environ[MARK] = "1"
+
+
+def for_daemons(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` without the suite's SHORT_LIVED (a caller's own setting stays)."""
+    if MARK not in environ:
+        return dict(environ)
+    return {key: value for key, value in environ.items() if key not in {*SHORT_LIVED, MARK}}
