@@ -64,9 +64,11 @@ TRAFFIC_OPTIONS: dict[str, dict[str, object] | None] = {
     "mirror": {"mirrorPercent": 50},
 }
 OPTIONS = sorted(TRAFFIC_OPTIONS)
-SWITCHES = 20
-# Shadow, forward, staged back, rolled back, cleared: every consecutive pair is a real change.
+# Shadow, forward, staged back, rolled back, cleared: every consecutive pair is a real change,
+# and one pass from none back to none reloads each of the eight once under load (per traffic
+# control; benchmarks.nginx_split, run by the suite too, reloads for longer).
 SWITCH_CYCLE = ("shadow", "10", "50", "100", "50", "10", "rollback", "none")
+SWITCHES = len(SWITCH_CYCLE)
 SWITCH_WINDOW = 300
 RECOVERY_WINDOW = 2_000
 
