@@ -17,8 +17,8 @@ from datetime import timedelta
 
 from benchmarks.quick import full_or_quick, mode
 from harness.release_walks import Walk, walk
-from involution.health_formats import as_json
-from involution.release_health import build_report
+from involution.health.formats import as_json
+from involution.health.report import build_report
 
 
 def history_of(releases: int) -> Walk:

@@ -26,7 +26,7 @@ from harness.nginx import Nginx, RouterPorts
 from harness.scenarios import approval_expiring, canary_overrides, run_scenario
 from harness.tooling import find_tool
 from harness.traffic_scenarios import pinned, shadow_copies, sticky_clients
-from involution.config_traffic import DEFAULT_OVERRIDE_HEADER
+from involution.config.traffic import DEFAULT_OVERRIDE_HEADER
 from tools.render import config_files
 
 STACK = "production"

@@ -24,7 +24,7 @@ from harness.engine import PROJECT_DIR, EngineProject, engine_bin, make_project
 from harness.net import LOOPBACK, free_port
 from harness.prometheus import Scenario, TrackLoad, live_prometheus
 from harness.tooling import ToolMissing, tool_path
-from involution.config_monitoring import MonitoringSettings
+from involution.config.monitoring import MonitoringSettings
 
 RELEASE_PROCESS_LIMIT_SECONDS = 5 * 60
 HEALTHY = {0.05: 0.6, 0.1: 0.9, 0.2: 0.99, 0.3: 1.0}

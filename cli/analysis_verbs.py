@@ -19,11 +19,11 @@ from cli import exit_codes, steps
 from cli.last_analysis import save_last_analysis
 from cli.line_verbs import project_line
 from cli.workspace import ReleaseStack
-from involution.analysis import Analysis, analyse
+from involution.analysis.canary import Analysis, analyse
 from involution.errors import ConfigError
 from involution.phases import Phase
 from involution.prometheus import PrometheusClient, PrometheusError
-from involution.release_state import rfc3339
+from involution.release.state import rfc3339
 from involution.settings import Settings, parse_settings
 
 RunStep = Callable[[ReleaseStack, steps.ConfigChange, str], int]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cli import exit_codes
 from cli.workspace import PROJECT_DIR
-from involution.release_line import LINE_FILE, LineState, read_line_file
+from involution.release.line import LINE_FILE, LineState, read_line_file
 
 
 def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

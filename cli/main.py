@@ -19,7 +19,7 @@ from cli.workspace import (
     UpdateRefusedError,
     open_stack,
 )
-from involution.config_path import parse_duration
+from involution.config.path import parse_duration
 
 REASON_KEY = "releaseReason"
 

@@ -8,14 +8,14 @@ from typing import Any
 from cli.last_analysis import load_last_analysis
 from cli.line_verbs import project_line
 from cli.workspace import ReleaseStack
-from involution.config_freeze import read_freeze
-from involution.config_path import format_duration
-from involution.config_reader import ConfigReader
+from involution.config.freeze import read_freeze
+from involution.config.path import format_duration
+from involution.config.reader import ConfigReader
 from involution.contract import SECRET_KEYS
-from involution.release_history import UpdateRecord
-from involution.release_holds import freeze_notices
-from involution.release_line import LineState
-from involution.release_state import rfc3339
+from involution.release.history import UpdateRecord
+from involution.release.holds import freeze_notices
+from involution.release.line import LineState
+from involution.release.state import rfc3339
 
 
 def status_lines(outputs: dict[str, Any], now: datetime, last: dict[str, Any] | None) -> list[str]:

@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 from cli import exit_codes
 from cli.workspace import UnknownStackError, open_stack
-from involution.analysis_queries import Querier
-from involution.blast_radius import BlastRadius, Stint, measure
-from involution.health_formats import as_json, as_markdown, as_openmetrics, as_table
+from involution.analysis.queries import Querier
+from involution.health.blast_radius import BlastRadius, Stint, measure
+from involution.health.formats import as_json, as_markdown, as_openmetrics, as_table
+from involution.health.report import HealthReport, StackHistory, build_report
 from involution.prometheus import PrometheusClient, PrometheusError, Sample
-from involution.release_health import HealthReport, StackHistory, build_report
 
 DEFAULT_WINDOW = "30d"
 

@@ -20,8 +20,8 @@ from pulumi import automation as auto
 from cli.engine_workspace import LazyVersionCommand, ProjectWorkspace
 from involution.contract import NAMESPACE
 from involution.errors import CLUSTER_HEADING, CONFIG_HEADING, PATH_HEADING
-from involution.release_history import UpdateRecord
-from involution.release_line import LINE_FILE
+from involution.release.history import UpdateRecord
+from involution.release.line import LINE_FILE
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # A folder with bin/pulumi; INVOLUTION_PULUMI_ROOT points elsewhere (e.g. the engine's own

@@ -11,12 +11,12 @@ import pulumi
 
 from components.engine_track import EngineTrack, EngineTrackArgs
 from components.traffic_router import TrafficRouter, TrafficRouterArgs
-from involution.config_path import ReleaseOverride
-from involution.config_release import Approval, GateResults
-from involution.config_traffic import TrafficSettings
+from involution.config.path import ReleaseOverride
+from involution.config.release import Approval, GateResults
+from involution.config.traffic import TrafficSettings
 from involution.images import ImageRef
 from involution.names import ANNOTATION_PREFIX, Track
-from involution.nginx_conf import router_spec
+from involution.nginx.conf import router_spec
 from involution.phases import Phase, PhasePlan
 from involution.versions import EngineVersion, ReleaseType
 

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.secrets import secret_output
-from involution.config_image import ImageBuildSettings
+from involution.config.image import ImageBuildSettings
 from involution.images import ImageRef
 from involution.versions import EngineVersion
 

@@ -12,9 +12,9 @@ import pulumi_kubernetes as k8s
 from components.secrets import secret_output
 from components.workload import recommended_labels
 from involution.alert_rules import RuleContext, rule_groups
-from involution.config_alerting import AlertingSettings
-from involution.config_monitoring import MonitoringSettings
-from involution.config_reader import SecretText
+from involution.config.alerting import AlertingSettings
+from involution.config.monitoring import MonitoringSettings
+from involution.config.reader import SecretText
 from involution.dashboard import dashboard_json
 from involution.names import (
     ENGINE_NAME,

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.workload import recommended_labels
-from involution.config_network import NetworkSettings
+from involution.config.network import NetworkSettings
 from involution.names import (
     ENGINE_NAME,
     ENGINE_PORT,

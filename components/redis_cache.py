@@ -18,7 +18,7 @@ from components.workload import (
     tmp_mount,
     tmp_volume,
 )
-from involution.config_redis import RedisSettings
+from involution.config.redis import RedisSettings
 from involution.names import ENGINE_NAME, NAME_LABEL, REDIS_NAME, REDIS_PORT, RESOLVER_NAME
 from involution.names import REDIS_AUTH_SECRET as AUTH_SECRET_NAME
 from involution.names import REDIS_PASSWORD_KEY as PASSWORD_KEY

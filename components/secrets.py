@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
-from involution.config_reader import SecretText
+from involution.config.reader import SecretText
 
 
 def secret_output(secret: SecretText) -> pulumi.Output[str]:

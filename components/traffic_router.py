@@ -26,7 +26,7 @@ from involution.names import (
     ROUTER_PORT,
     ROUTER_STATUS_PORT,
 )
-from involution.nginx_conf import (
+from involution.nginx.conf import (
     RouterSpec,
     config_checksum,
     render_nginx_conf,

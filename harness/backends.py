@@ -21,8 +21,8 @@ from types import TracebackType
 from typing import NoReturn
 
 from harness.net import LOOPBACK, http_get
-from involution.nginx_conf import TRACK_HEADER
-from involution.nginx_traffic import MIRROR_HEADER
+from involution.nginx.conf import TRACK_HEADER
+from involution.nginx.traffic import MIRROR_HEADER
 
 COUNTS_PATH = "/_stand-in/counts"
 

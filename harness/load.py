@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import ParamSpec, TypeVar
 
 from harness.net import LOOPBACK, wait_until
-from involution.nginx_conf import TRACK_HEADER
+from involution.nginx.conf import TRACK_HEADER
 
 # What a reused keep-alive connection the server already closed looks like to the client
 # (http.client.RemoteDisconnected is a ConnectionResetError).

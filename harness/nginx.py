@@ -24,7 +24,7 @@ from involution.names import (
     ROUTER_STATUS_PORT,
     STABLE_SERVICE,
 )
-from involution.nginx_conf import RouterSpec
+from involution.nginx.conf import RouterSpec
 
 # The temp_root the program renders with (the dataclass default): rewritten per nginx.
 DEFAULT_TEMP_ROOT: str = RouterSpec.temp_root

@@ -23,10 +23,10 @@ from harness.cluster import LocalCluster
 from harness.engine import EngineProject
 from harness.load import ClientPool, Tally
 from harness.stand_ins import VERSION_HEADER
-from involution.analysis import Analysis, analyse
-from involution.config_monitoring import MonitoringSettings
+from involution.analysis.canary import Analysis, analyse
+from involution.config.monitoring import MonitoringSettings
 from involution.names import ROUTER_NAME
-from involution.nginx_conf import TRACK_HEADER
+from involution.nginx.conf import TRACK_HEADER
 from involution.prometheus import PrometheusClient, PrometheusError
 
 STACK = "local"

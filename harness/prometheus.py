@@ -25,7 +25,7 @@ import httpx
 
 from harness import go_runtime
 from harness.net import LOOPBACK, free_port, wait_until
-from involution.config_monitoring import MonitoringSettings
+from involution.config.monitoring import MonitoringSettings
 
 STEP_SECONDS = 15
 SPAN_SECONDS = 20 * 60

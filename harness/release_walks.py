@@ -7,9 +7,9 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from involution.config_release import GATE_NAMES
-from involution.release_health import StackHistory
-from involution.release_history import UpdateRecord
+from involution.config.release import GATE_NAMES
+from involution.health.report import StackHistory
+from involution.release.history import UpdateRecord
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PASSED = json.dumps(dict.fromkeys(GATE_NAMES, "passed"))

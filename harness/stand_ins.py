@@ -30,7 +30,7 @@ class Faults:
 
 
 HEALTHY = Faults()
-# The stand-in names the version that answered (the track is in nginx_conf.TRACK_HEADER).
+# The stand-in names the version that answered (the track is in involution.nginx.conf.TRACK_HEADER).
 VERSION_HEADER = "X-Involution-Version"
 
 # The stable version of Pulumi.local.yaml and its neighbours.

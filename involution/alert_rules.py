@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from involution.config_monitoring import MonitoringSettings
+from involution.config.monitoring import MonitoringSettings
 from involution.names import CANARY_SERVICE, STABLE_SERVICE, TRACK_LABEL
 
 REQUESTS = "involution:requests:rate"

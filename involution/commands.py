@@ -8,7 +8,7 @@ from datetime import datetime
 
 from involution.contract import NAMESPACE
 from involution.phases import Phase
-from involution.release_state import rfc3339
+from involution.release.state import rfc3339
 from involution.settings import Settings
 
 

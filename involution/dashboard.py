@@ -14,12 +14,12 @@ from involution.alert_rules import (
     REQUESTS,
     WEIGHT_METRIC,
 )
-from involution.config_monitoring import MonitoringSettings
-from involution.health_metrics import KPI_METRICS, kpi_metric
-from involution.health_targets import FIGURE_LABELS, TARGETS
+from involution.config.monitoring import MonitoringSettings
+from involution.health.metrics import KPI_METRICS, kpi_metric
+from involution.health.targets import FIGURE_LABELS, TARGETS
 
 DASHBOARD_UID_PREFIX = "involution-canary"
-# involution_canary_phase's values (involution/nginx_conf.py PHASE_CODES) as the phase names.
+# involution_canary_phase's values (involution/nginx/conf.py PHASE_CODES) as the phase names.
 PHASE_MAPPINGS = [
     {
         "type": "value",

@@ -10,21 +10,21 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from involution.config_alerting import AlertingSettings, read_alerting
-from involution.config_freeze import read_freeze
-from involution.config_image import ImageBuildSettings, read_image_build
-from involution.config_monitoring import MonitoringSettings, read_monitoring
-from involution.config_network import NetworkSettings, read_network
-from involution.config_path import read_promote_from, read_release_override, read_soak
-from involution.config_reader import ConfigReader
-from involution.config_redis import RedisSettings, read_redis
-from involution.config_release import (
+from involution.config.alerting import AlertingSettings, read_alerting
+from involution.config.freeze import read_freeze
+from involution.config.image import ImageBuildSettings, read_image_build
+from involution.config.monitoring import MonitoringSettings, read_monitoring
+from involution.config.network import NetworkSettings, read_network
+from involution.config.path import read_promote_from, read_release_override, read_soak
+from involution.config.reader import ConfigReader
+from involution.config.redis import RedisSettings, read_redis
+from involution.config.release import (
     Approval,
     GateResults,
     read_approval,
     read_gates,
 )
-from involution.config_traffic import TrafficSettings, read_traffic
+from involution.config.traffic import TrafficSettings, read_traffic
 from involution.contract import (
     DEFAULT_ENGINE_REPLICAS,
     DEFAULT_IMAGE_REPOSITORY,
@@ -45,11 +45,11 @@ from involution.contract import (
     Environment,
 )
 from involution.errors import ConfigError
-from involution.freeze import FreezeCalendar
 from involution.images import ImageRef, ImageRefError
 from involution.phases import ALLOWED_PHASES, Phase, PhasePlan, plan_phase
-from involution.release_guard import ADOPTION_KEY
-from involution.release_path import PathRules
+from involution.release.freeze import FreezeCalendar
+from involution.release.guard import ADOPTION_KEY
+from involution.release.path import PathRules
 from involution.versions import TAG_FORM, EngineVersion, ReleaseType, release_type
 
 

@@ -14,11 +14,11 @@ import pulumi
 
 from involution.contract import Environment
 from involution.errors import ConfigProblem
-from involution.release_path import Step
+from involution.release.path import Step
 from involution.settings import Settings
 
 if TYPE_CHECKING:
-    from involution.analysis import Analysis
+    from involution.analysis.canary import Analysis
 
 CONSULTED_FOR = (Step.ADVANCE, Step.PROMOTE)
 
@@ -40,7 +40,7 @@ def analysis_problems(
         return _in_preview([problem], preview), None
     # Imported where it runs: most updates (dev, steps back) never ask, and the analysis'
     # HTTP client is a fifth of the program's own import time.
-    from involution.analysis import analyse
+    from involution.analysis.canary import analyse
     from involution.prometheus import PrometheusClient, PrometheusError
 
     if preview:

@@ -17,7 +17,7 @@ from components.time_resolver import TimeResolver, TimeResolverArgs, resolver_ur
 from involution.commands import next_commands
 from involution.contract import Environment
 from involution.names import PART_OF, PART_OF_LABEL
-from involution.release_state import log_records, rfc3339
+from involution.release.state import log_records, rfc3339
 from involution.settings import Settings
 from program.runtime_config import check_cluster, read_release, read_settings
 

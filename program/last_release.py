@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime.sync_await import _sync_await
 
-from involution.release_state import DeployedRelease, UpstreamRelease
+from involution.release.state import DeployedRelease, UpstreamRelease
 from involution.versions import EngineVersion, VersionError
 
 # The local file backend names every stack `organization/<project>/<stack>`.

@@ -2,13 +2,13 @@
 
 Read before any resource is registered, with the kubeconfig and context the provider uses, so
 a stack whose outputs were lost or disagree with the cluster cannot move traffic forward
-(involution.release_guard). Not asked in render mode or under Pulumi's mocks.
+(involution.release.guard). Not asked in render mode or under Pulumi's mocks.
 """
 
 from __future__ import annotations
 
 from involution.names import TRACKS, track_service_name
-from involution.release_live import LiveRelease, LiveTrack
+from involution.release.live import LiveRelease, LiveTrack
 from involution.settings import Settings
 from program.cluster_check import REQUEST_TIMEOUT_SECONDS, discovery, mocked
 

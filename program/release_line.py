@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from involution.release_line import LINE_FILE, LineState, read_line_file
+from involution.release.line import LINE_FILE, LineState, read_line_file
 
 # The project's root: where Pulumi.yaml and the stack files are, in git.
 LINE_PATH = Path(__file__).resolve().parent.parent / LINE_FILE

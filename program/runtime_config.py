@@ -9,7 +9,7 @@ from pulumi.runtime import config as runtime_config
 
 from involution.contract import NAMESPACE
 from involution.errors import CLUSTER_HEADING, PATH_HEADING, ConfigError
-from involution.release_checks import CheckedRelease, check_release
+from involution.release.checks import CheckedRelease, check_release
 from involution.settings import Settings, parse_settings
 from program.analysis_gate import analysis_problems
 from program.cluster_check import cluster_problems

@@ -17,8 +17,14 @@ from math import comb
 import httpx
 import pytest
 
-from involution.analysis import ALPHA, CONFIDENCE, Analysis, Check, analyse
-from involution.analysis_queries import (
+from involution.analysis.canary import ALPHA, CONFIDENCE, Analysis, Check, analyse
+from involution.analysis.exact_tests import (
+    binomial_greater,
+    binomial_less,
+    fisher_greater,
+    min_sample,
+)
+from involution.analysis.queries import (
     ACCURACY,
     ERRORS,
     LATENCY,
@@ -27,8 +33,7 @@ from involution.analysis_queries import (
     REQUESTS,
     queries,
 )
-from involution.config_monitoring import MonitoringSettings
-from involution.exact_tests import binomial_greater, binomial_less, fisher_greater, min_sample
+from involution.config.monitoring import MonitoringSettings
 from involution.prometheus import PrometheusClient, PrometheusError, Sample
 
 pytestmark = pytest.mark.unit
@@ -268,7 +273,7 @@ def test_large_counts_stay_fast_and_sane() -> None:
 
 
 def test_the_domain_never_imports_pulumi() -> None:
-    code = "import sys, involution.analysis; assert 'pulumi' not in sys.modules, 'pulumi'"
+    code = "import sys, involution.analysis.canary; assert 'pulumi' not in sys.modules, 'pulumi'"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -13,8 +13,8 @@ import pytest
 
 from harness.net import LOOPBACK, free_port
 from harness.prometheus import LivePrometheus, Scenario, TrackLoad, live_prometheus
-from involution.analysis import Analysis, Check, analyse
-from involution.config_monitoring import MonitoringSettings
+from involution.analysis.canary import Analysis, Check, analyse
+from involution.config.monitoring import MonitoringSettings
 from involution.prometheus import PrometheusClient, PrometheusError
 from tests.tooling import require_tool
 

@@ -13,12 +13,12 @@ import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from harness.release_walks import AFTER_DEV, Walk, dev_walk, walk
-from involution.analysis_queries import Querier
-from involution.blast_radius import BlastRadius, Stint, by_release, measure, summed
-from involution.health_formats import as_json, as_markdown, as_openmetrics, as_table
+from involution.analysis.queries import Querier
+from involution.health.blast_radius import BlastRadius, Stint, by_release, measure, summed
+from involution.health.formats import as_json, as_markdown, as_openmetrics, as_table
+from involution.health.report import HealthReport, build_report
 from involution.prometheus import PrometheusError, Sample
-from involution.release_health import HealthReport, build_report
-from involution.release_state import rfc3339
+from involution.release.state import rfc3339
 from involution.versions import EngineVersion
 from tests.tooling import require_tool
 

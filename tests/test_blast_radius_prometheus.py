@@ -16,11 +16,11 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from harness.prometheus import HEALTHY_LATENCY, LivePrometheus, Scenario, TrackLoad, live_prometheus
 from harness.release_walks import Walk, dev_walk, walk
-from involution.blast_radius import BlastRadius, measure
-from involution.config_monitoring import MonitoringSettings
-from involution.health_formats import as_openmetrics
+from involution.config.monitoring import MonitoringSettings
+from involution.health.blast_radius import BlastRadius, measure
+from involution.health.formats import as_openmetrics
+from involution.health.report import HealthReport, build_report
 from involution.prometheus import PrometheusClient
-from involution.release_health import HealthReport, build_report
 from tests.tooling import require_tool
 
 pytestmark = pytest.mark.tools

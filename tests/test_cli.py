@@ -15,7 +15,7 @@ from cli import exit_codes
 from harness.engine import EngineProject
 from harness.prometheus import LivePrometheus, Scenario, TrackLoad, live_prometheus
 from harness.scenarios import TEST_ALERTING, TEST_REDIS_PASSWORD
-from involution.config_monitoring import MonitoringSettings
+from involution.config.monitoring import MonitoringSettings
 from tests.dev_walk import Walk
 from tests.engine_stacks import Deployed
 from tests.tooling import require_tool

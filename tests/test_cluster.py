@@ -26,7 +26,7 @@ from harness.engine import EngineProject, make_project
 from harness.prometheus import LivePrometheus, healthy_scenario, live_prometheus
 from harness.scenarios import TEST_REDIS_PASSWORD
 from harness.tooling import in_ci
-from involution.config_monitoring import MonitoringSettings
+from involution.config.monitoring import MonitoringSettings
 from tests.nginx_parse import upstream_backups, upstream_weights
 from tests.pods_stack import ON_THE_NODE
 from tests.tooling import or_missing, require_tool

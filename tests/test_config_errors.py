@@ -507,7 +507,7 @@ def test_rollback_is_never_blocked_by_release_checks() -> None:
 
 
 def test_outside_production_release_checks_warn() -> None:
-    from involution.release_checks import check_release
+    from involution.release.checks import check_release
     from involution.settings import parse_settings
 
     settings = parse_settings(
@@ -547,7 +547,7 @@ def test_encrypted_values_become_a_placeholder(tmp_path: Any) -> None:
 def test_traffic_defaults_by_environment() -> None:
     """The header override is on in dev and staging, off in production; the rest is today's
     plain split."""
-    from involution.config_traffic import DEFAULT_OVERRIDE_HEADER, StickyKey
+    from involution.config.traffic import DEFAULT_OVERRIDE_HEADER, StickyKey
     from involution.settings import parse_settings
 
     for environment, override in (("dev", True), ("staging", True), ("production", False)):

@@ -26,8 +26,8 @@ from involution_policies.resources import ENGINE_SCHEMA
 from involution_policies.traffic import TRAFFIC_SCHEMA, WEIGHTS_SCHEMA
 
 from harness.mockrun import MockRun
-from involution import config_release as settings
 from involution import names as program
+from involution.config import release as settings
 from involution.phases import Phase
 from tests.conftest import canary_overrides, run_scenario
 
@@ -282,7 +282,7 @@ def test_pack_and_program_read_weekly_windows_alike_across_dst() -> None:
     (`WeeklyWindow.covering`) agree on every instant, both from the tzdata package."""
     from involution_policies.freeze import weekly_stretch
 
-    from involution.freeze import parse_weekly
+    from involution.release.freeze import parse_weekly
 
     checked = 0
     for text in WEEKLY_WINDOWS:
@@ -303,8 +303,8 @@ def test_pack_and_program_read_weekly_windows_alike_across_dst() -> None:
 def test_forward_steps_and_override_approvers() -> None:
     from involution_policies.freeze import FREEZE_SCHEMA
 
-    from involution.release_holds import FREEZE_OVERRIDE_APPROVERS
-    from involution.release_path import FORWARD_STEPS
+    from involution.release.holds import FREEZE_OVERRIDE_APPROVERS
+    from involution.release.path import FORWARD_STEPS
 
     assert (*(s.value for s in FORWARD_STEPS), "first-deployment") == pack.FORWARD_STEPS
     assert pack.FREEZE_OVERRIDE_APPROVERS == FREEZE_OVERRIDE_APPROVERS == 2

@@ -13,7 +13,7 @@ import pytest
 from harness.engine import EngineProject
 from harness.engine_templates import Templates
 from harness.prometheus import Scenario, TrackLoad, live_prometheus
-from involution.config_monitoring import MonitoringSettings
+from involution.config.monitoring import MonitoringSettings
 from tests import engine_stacks
 from tests.tooling import or_missing, require_tool
 

@@ -23,7 +23,7 @@ import pytest
 from cli import exit_codes
 from harness.engine import PROJECT_DIR, EngineProject, engine_bin, history
 from harness.prometheus import LivePrometheus, Scenario, TrackLoad, live_prometheus
-from involution.config_monitoring import MonitoringSettings
+from involution.config.monitoring import MonitoringSettings
 from tests.tooling import require_tool
 
 pytestmark = pytest.mark.engine

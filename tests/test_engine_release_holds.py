@@ -16,7 +16,7 @@ from cli import exit_codes
 from harness.clock import shifted_clock
 from harness.engine import EngineProject
 from harness.prometheus import Scenario, TrackLoad, live_prometheus
-from involution.config_monitoring import MonitoringSettings
+from involution.config.monitoring import MonitoringSettings
 from tests.tooling import or_missing, require_tool
 
 pytestmark = pytest.mark.engine

@@ -26,7 +26,7 @@ from harness.prometheus import (
 )
 from harness.release_walks import PASSED
 from harness.scenarios import TEST_ALERTING, TEST_REDIS_PASSWORD, approval_expiring
-from involution.config_monitoring import MonitoringSettings
+from involution.config.monitoring import MonitoringSettings
 from tests.dev_walk import Walk
 from tests.tooling import require_tool
 

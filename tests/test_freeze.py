@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from involution.config_freeze import read_freeze
-from involution.config_reader import ConfigReader
-from involution.freeze import FreezeCalendar, time_zone
-from involution.release_holds import freeze_notices
+from involution.config.freeze import read_freeze
+from involution.config.reader import ConfigReader
+from involution.release.freeze import FreezeCalendar, time_zone
+from involution.release.holds import freeze_notices
 
 pytestmark = pytest.mark.unit
 

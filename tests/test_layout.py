@@ -104,7 +104,7 @@ HEAVY_ON_DEMAND = (
     "httpx",
     "pulumi_docker",
     "kubernetes",
-    "involution.release_health",
+    "involution.health.report",
 )
 
 

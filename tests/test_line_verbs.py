@@ -12,7 +12,7 @@ import pytest
 from cli import exit_codes, line_verbs
 from cli.main import main, parser
 from cli.output import hold_lines
-from involution.release_line import LINE_FILE, RUNNING, parse_line
+from involution.release.line import LINE_FILE, RUNNING, parse_line
 
 pytestmark = pytest.mark.unit
 

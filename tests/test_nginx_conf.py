@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from involution.nginx_conf import (
+from involution.nginx.conf import (
     config_checksum,
     render_nginx_conf,
     router_spec,

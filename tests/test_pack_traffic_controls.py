@@ -13,8 +13,8 @@ from involution_policies.traffic_controls import (
     track_upstreams,
 )
 
-from involution.config_traffic import StickyKey, TrafficSettings
-from involution.nginx_conf import render_nginx_conf, router_spec
+from involution.config.traffic import StickyKey, TrafficSettings
+from involution.nginx.conf import render_nginx_conf, router_spec
 from involution.phases import Phase, plan_phase
 
 pytestmark = pytest.mark.policy

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from involution import contract as settings
-from involution.config_redis import (
+from involution.config.redis import (
     DEFAULT_EVICTION_POLICY,
     DEFAULT_MAX_MEMORY_MB,
     DEFAULT_REDIS_IMAGE,

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from involution.errors import ConfigError
-from involution.release_checks import CheckedRelease, check_release
-from involution.release_live import LiveRelease, LiveTrack
-from involution.release_state import DeployedRelease
+from involution.release.checks import CheckedRelease, check_release
+from involution.release.live import LiveRelease, LiveTrack
+from involution.release.state import DeployedRelease
 from involution.settings import parse_settings
 
 pytestmark = pytest.mark.unit

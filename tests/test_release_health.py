@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from harness.release_walks import AFTER_DEV, ONE_FAILED, PASSED, Walk, dev_walk, promoted_pair, walk
-from involution.release_health import MET, MISSED, NO_TARGET, TOO_FEW, HealthReport, build_report
+from involution.health.report import MET, MISSED, NO_TARGET, TOO_FEW, HealthReport, build_report
 
 pytestmark = pytest.mark.unit
 

@@ -18,10 +18,10 @@ from harness.mockrun import load_stack_config, run_program, to_config_text
 from harness.scenarios import STACK_SECRETS, approval_expiring
 from involution.errors import ConfigError
 from involution.phases import Phase
-from involution.release_checks import CheckedRelease, check_release
-from involution.release_line import LINE_FILE, RUNNING, LineState
-from involution.release_path import Step
-from involution.release_state import DeployedRelease, LogEntry
+from involution.release.checks import CheckedRelease, check_release
+from involution.release.line import LINE_FILE, RUNNING, LineState
+from involution.release.path import Step
+from involution.release.state import DeployedRelease, LogEntry
 from involution.settings import Settings, parse_settings
 from involution.versions import EngineVersion
 

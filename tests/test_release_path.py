@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from involution.config_path import (
+from involution.config.path import (
     DEFAULT_SOAK,
     ReleaseOverride,
     Soak,
@@ -15,7 +15,7 @@ from involution.config_path import (
 )
 from involution.contract import Environment
 from involution.phases import Phase
-from involution.release_path import (
+from involution.release.path import (
     TRANSITIONS,
     DesiredRelease,
     PathRules,
@@ -24,7 +24,7 @@ from involution.release_path import (
     allowed_next,
     judge,
 )
-from involution.release_state import DeployedRelease, LogEntry, UpstreamRelease
+from involution.release.state import DeployedRelease, LogEntry, UpstreamRelease
 from involution.versions import EngineVersion
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

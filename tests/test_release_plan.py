@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from involution.config_release import GATE_NAMES
+from involution.config.release import GATE_NAMES
 from tools import release_plan
 
 pytestmark = pytest.mark.unit

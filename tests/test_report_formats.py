@@ -12,11 +12,11 @@ import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from harness.release_walks import Walk, promoted_pair
-from involution.config_monitoring import MonitoringSettings
+from involution.config.monitoring import MonitoringSettings
 from involution.dashboard import HEALTH_ROW_TITLE, dashboard
-from involution.health_formats import as_json, as_markdown, as_openmetrics, as_table
-from involution.health_targets import TARGETS
-from involution.release_health import HealthReport, build_report
+from involution.health.formats import as_json, as_markdown, as_openmetrics, as_table
+from involution.health.report import HealthReport, build_report
+from involution.health.targets import TARGETS
 from tests.tooling import require_tool
 
 pytestmark = pytest.mark.tools

@@ -19,7 +19,7 @@ from harness.load import ClientPool, tracks_per_client
 from harness.mockrun import MockRun
 from harness.nginx import Nginx, RouterPorts
 from harness.traffic_scenarios import StickyRun, pinned, shadow_copies, sticky_clients
-from involution.config_traffic import DEFAULT_OVERRIDE_HEADER
+from involution.config.traffic import DEFAULT_OVERRIDE_HEADER
 from tests.conftest import canary_overrides
 from tests.tooling import require_tool
 from tools.render import config_files

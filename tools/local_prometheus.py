@@ -25,7 +25,7 @@ from types import FrameType
 from harness.net import LOOPBACK
 from harness.prometheus import healthy_scenario, live_prometheus
 from harness.tooling import ToolMissing, tool_path
-from involution.config_monitoring import MonitoringSettings
+from involution.config.monitoring import MonitoringSettings
 
 DEFAULT_PORT = 19091
 # Under the default 5-minute rate window: the window always holds fresh samples.

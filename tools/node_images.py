@@ -39,14 +39,14 @@ from pathlib import Path
 from harness import yaml_load
 from harness.net import LOOPBACK, free_port, wait_until
 from harness.stand_ins import ENGINE_VERSIONS, VERSION_HEADER
-from involution.config_monitoring import MonitoringSettings
+from involution.config.monitoring import MonitoringSettings
 from involution.contract import (
     DEFAULT_IMAGE_REPOSITORY,
     DEFAULT_TIME_RESOLVER_REPOSITORY,
     DEFAULT_TIME_RESOLVER_VERSION,
 )
 from involution.names import ENGINE_PORT, RESOLVER_PORT, RUN_AS_USER
-from involution.nginx_conf import TRACK_HEADER
+from involution.nginx.conf import TRACK_HEADER
 from tools.image_layers import Entry, base_entries, debian_files, parent_dirs, tar_layer
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent

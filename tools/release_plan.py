@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.mockrun import load_stack_config
-from involution.config_release import GATE_NAMES, GATE_VALUES
+from involution.config.release import GATE_NAMES, GATE_VALUES
 from involution.versions import EngineVersion, VersionError, release_type
 
 # The stack already runs the version as stable (a re-run of a release that got that far).

@@ -51,9 +51,9 @@ MAJOR_RELEASE_APPROVERS: Final = 2
 CANARY_WEIGHTS: Final = (0, 10, 50, 100)
 TRAFFIC_PHASES: Final = ("shadow", "10", "50", "100")  # shadow: mirrored copies
 # Steps of the release path that take traffic back from a canary (the program's
-# `involution.release_path.Step`, recorded as `involution.dev/release-step`).
+# `involution.release.path.Step`, recorded as `involution.dev/release-step`).
 BACK_STEPS: Final = ("step-back", "rollback", "close", "downgrade")
-# Steps that move traffic forward (`involution.release_path.FORWARD_STEPS`, and a stack's first
+# Steps that move traffic forward (`involution.release.path.FORWARD_STEPS`, and a stack's first
 # deployment): refused inside a release freeze window unless an override with a ticket and
 # FREEZE_OVERRIDE_APPROVERS distinct approvers (production) passes it.
 FORWARD_STEPS: Final = ("start", "advance", "promote", "retry", "patch", "first-deployment")

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from involution.config_reader import ConfigReader, ObjectReader
+from involution.config.reader import ConfigReader, ObjectReader
 from involution.contract import DNS_LABEL
 
 FIELDS = {

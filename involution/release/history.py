@@ -2,7 +2,7 @@
 
 Each `pulumi up` is recorded by the engine with its config, result and times
 (`pulumi stack history`). A succeeded update deployed exactly its config, so the sequence of
-succeeded configs replays the release path; `release_path.classify` names each step as the
+succeeded configs replays the release path; `release.path.classify` names each step as the
 program named it when it ran. Times are the engine's (the update's start and end), one clock
 for every figure.
 """
@@ -15,10 +15,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from involution.config_release import GATE_NAMES
+from involution.config.release import GATE_NAMES
 from involution.phases import CANARY_POD_PHASES, Phase
-from involution.release_path import FORWARD_STEPS, DesiredRelease, Step, classify
-from involution.release_state import DeployedRelease
+from involution.release.path import FORWARD_STEPS, DesiredRelease, Step, classify
+from involution.release.state import DeployedRelease
 from involution.versions import EngineVersion, ReleaseType, VersionError, release_type
 
 # `involution watch` writes when it saw the trigger into the rollback's message

@@ -2,7 +2,7 @@
 
 The stack's outputs say what its last update deployed; the cluster says what runs. The two
 part ways when the state is lost (`pulumi stack rm` and `init`, a new backend, an import) or
-an update failed halfway. `program.live_release` reads the annotations; `release_guard` judges
+an update failed halfway. `program.live_release` reads the annotations; `release.guard` judges
 a step against both.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from involution.names import Track, annotation
 from involution.phases import Phase
-from involution.release_state import DeployedRelease
+from involution.release.state import DeployedRelease
 from involution.versions import EngineVersion, VersionError
 
 VERSION_ANNOTATION = annotation("version")

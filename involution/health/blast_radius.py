@@ -5,7 +5,7 @@ The stint comes from the stack's history (its succeeded updates replayed): from 
 first gave the canary answers (the start at 10, the advance from shadow, a retry) to the end of
 the update that rolled it back; a canary rolled back from `shadow` answered nobody (its mirrored
 copies' answers are discarded), a true zero. The counts are the analysis's own series
-(`analysis_queries.requests_selector`: the engine's request counter, track `canary`), as
+(`analysis.queries.requests_selector`: the engine's request counter, track `canary`), as
 `increase()` over the stint, evaluated at its end. When Prometheus does not hold the stint
 (beyond its retention, never scraped, no series) or does not answer, the figure is `too few
 data` with the reason, never a zero.
@@ -18,14 +18,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from involution.analysis_queries import Querier, requests_selector
-from involution.config_monitoring import MonitoringSettings, read_monitoring
-from involution.config_reader import ConfigReader
+from involution.analysis.queries import Querier, requests_selector
+from involution.config.monitoring import MonitoringSettings, read_monitoring
+from involution.config.reader import ConfigReader
 from involution.contract import DEFAULT_NAMESPACE, SECRET_KEYS
 from involution.prometheus import PrometheusError, Sample
-from involution.release_history import Transition
-from involution.release_path import Step
-from involution.release_state import rfc3339
+from involution.release.history import Transition
+from involution.release.path import Step
+from involution.release.state import rfc3339
 from involution.versions import EngineVersion
 
 MEASURED, TOO_FEW = "measured", "too few data"

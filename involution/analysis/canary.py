@@ -32,9 +32,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from involution.analysis_queries import Observations, Querier, TrackData, observe
-from involution.config_monitoring import MonitoringSettings
-from involution.exact_tests import binomial_greater, binomial_less, fisher_greater, min_sample
+from involution.analysis.exact_tests import (
+    binomial_greater,
+    binomial_less,
+    fisher_greater,
+    min_sample,
+)
+from involution.analysis.queries import Observations, Querier, TrackData, observe
+from involution.config.monitoring import MonitoringSettings
 
 CONFIDENCE = 0.95
 ALPHA = 1.0 - CONFIDENCE

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Protocol
 
 from involution.alert_rules import duration
-from involution.config_monitoring import MonitoringSettings
+from involution.config.monitoring import MonitoringSettings
 from involution.names import TRACK_LABEL, Track
 from involution.prometheus import Sample
 

@@ -11,11 +11,11 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.openmetrics.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from involution.blast_radius import BlastRadius, by_release, summed
-from involution.health_metrics import BLAST_METRIC, KPI_METRICS, METRIC_PREFIX
-from involution.health_targets import TARGETS, format_seconds
-from involution.release_health import TOO_FEW, HealthReport
-from involution.release_state import rfc3339
+from involution.health.blast_radius import BlastRadius, by_release, summed
+from involution.health.metrics import BLAST_METRIC, KPI_METRICS, METRIC_PREFIX
+from involution.health.report import TOO_FEW, HealthReport
+from involution.health.targets import TARGETS, format_seconds
+from involution.release.state import rfc3339
 
 ALL_STACKS = "all"  # the `stack` label of the figures over every stack reported together
 

@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from involution.blast_radius import BlastRadius, measure, rollback_stints
-from involution.health_targets import FIGURE_LABELS, TARGETS, Target, format_seconds
-from involution.release_history import (
+from involution.health.blast_radius import BlastRadius, measure, rollback_stints
+from involution.health.targets import FIGURE_LABELS, TARGETS, Target, format_seconds
+from involution.release.history import (
     Incident,
     Release,
     UpdateRecord,

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from involution.errors import ConfigProblem
-from involution.release_state import rfc3339
+from involution.release.state import rfc3339
 
 LINE_FILE = "release-line.json"
 Status = Literal["running", "stopped", "unreadable"]

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from involution.config_path import format_duration
+from involution.config.path import format_duration
 
 DAY = 86400.0
 

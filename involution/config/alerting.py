@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from involution.config_reader import ConfigReader, SecretText
+from involution.config.reader import ConfigReader, SecretText
 
 SECRET_FIELDS = frozenset({"slackWebhookUrl", "pagerdutyRoutingKey", "emailAuthPassword"})
 FIELDS = {

@@ -1,7 +1,7 @@
 """The router's traffic controls as typed nginx directives: per-track upstreams, the header
 override (`map`), the sticky split (`split_clients`) and the shadow copy (`mirror`).
 
-`involution/nginx_conf.py` puts them into nginx.conf; crossplane renders the text. Each
+`involution/nginx/conf.py` puts them into nginx.conf; crossplane renders the text. Each
 control is rendered only when configured, so a stack without them keeps the plain weighted
 upstream `involution_engine`.
 """

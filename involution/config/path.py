@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from involution.config_reader import ConfigReader
-from involution.config_release import TICKET_PATTERN
+from involution.config.reader import ConfigReader
+from involution.config.release import TICKET_PATTERN
 from involution.contract import Environment
 from involution.phases import Phase
 

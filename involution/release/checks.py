@@ -1,6 +1,6 @@
 """Every check a `pulumi up` makes on the release before any resource is registered.
 
-The path (order, soaks, versions, upstream) comes from `release_path.judge`; approvals and
+The path (order, soaks, versions, upstream) comes from `release.path.judge`; approvals and
 quality gates guard traffic moving to a canary, so they apply to every step but a step back.
 """
 
@@ -10,16 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from involution.config_release import check_approval, check_gates
+from involution.config.release import check_approval, check_gates
 from involution.contract import Environment
 from involution.errors import PATH_HEADING, ConfigError, ConfigProblem
 from involution.phases import Phase
-from involution.release_guard import Guard, guard_release
-from involution.release_holds import check_holds
-from involution.release_line import RUNNING, LineState
-from involution.release_live import LiveRelease
-from involution.release_path import DesiredRelease, PathRules, Step, Verdict, judge
-from involution.release_state import (
+from involution.release.guard import Guard, guard_release
+from involution.release.holds import check_holds
+from involution.release.line import RUNNING, LineState
+from involution.release.live import LiveRelease
+from involution.release.path import DesiredRelease, PathRules, Step, Verdict, judge
+from involution.release.state import (
     RELEASE_LOG_LENGTH,
     DeployedRelease,
     LogEntry,
@@ -56,9 +56,9 @@ def check_release(
     """The step this config asks for; raises one ConfigError naming every refusal.
 
     `deployed` is what the stack's outputs say, `live` what the cluster runs (None: not
-    asked); when they cannot be read or disagree, only a step back passes (release_guard).
+    asked); when they cannot be read or disagree, only a step back passes (release.guard).
     `line` is the state of release-line.json (the program always reads it); a freeze window or
-    a stopped line holds every step forward (release_holds)."""
+    a stopped line holds every step forward (release.holds)."""
     desired = desired_release(settings)
     guard = guard_release(
         deployed,

@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from involution.config_path import ReleaseOverride
+from involution.config.path import ReleaseOverride
 from involution.errors import ConfigProblem
 from involution.names import Track
 from involution.phases import Phase
-from involution.release_live import LiveRelease, expected_annotations, matches_either
-from involution.release_path import DesiredRelease, classify
-from involution.release_state import DeployedRelease
+from involution.release.live import LiveRelease, expected_annotations, matches_either
+from involution.release.path import DesiredRelease, classify
+from involution.release.state import DeployedRelease
 from involution.versions import EngineVersion
 
 ADOPTION_KEY = "releaseAdoption"

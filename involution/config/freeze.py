@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
 
-from involution.config_reader import ConfigReader
-from involution.freeze import (
+from involution.config.reader import ConfigReader
+from involution.release.freeze import (
     RFC3339_FORM,
     WEEKLY_FORM,
     FreezeCalendar,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from involution.config_reader import ConfigReader
+from involution.config.reader import ConfigReader
 from involution.contract import Environment
 
 DEFAULT_OVERRIDE_HEADER = "X-Involution-Track"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from involution.config_reader import ConfigReader, SecretText
+from involution.config.reader import ConfigReader, SecretText
 from involution.images import ImageRef
 
 # A cache must evict rather than refuse writes: `noeviction` is deliberately not allowed.

@@ -1,7 +1,7 @@
 """The release's human and CI records: approvals that expire and the six quality gates.
 
 Both guard traffic moving to a canary; a step back is never blocked by them
-(`involution.release_checks` decides when they apply).
+(`involution.release.checks` decides when they apply).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from involution.config_reader import ConfigReader
+from involution.config.reader import ConfigReader
 from involution.errors import ConfigProblem
 from involution.versions import ReleaseType
 

@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from involution.config_path import ReleaseOverride, Soak, format_duration
+from involution.config.path import ReleaseOverride, Soak, format_duration
 from involution.errors import ConfigProblem
 from involution.phases import Phase
-from involution.release_state import (
+from involution.release.state import (
     RELEASE_LOG_LENGTH,
     DeployedRelease,
     LogEntry,
@@ -109,7 +109,7 @@ class PathRules:
     override: ReleaseOverride | None
     promote_from: str | None
     reason: str | None = None  # `releaseReason`: recorded with the step in releaseLog
-    # `releaseAdoption`: take over the release the cluster runs (release_guard)
+    # `releaseAdoption`: take over the release the cluster runs (release.guard)
     adoption: ReleaseOverride | None = None
 
 

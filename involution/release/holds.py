@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from involution.config_path import ReleaseOverride, format_duration
+from involution.config.path import ReleaseOverride, format_duration
 from involution.contract import Environment
 from involution.errors import ConfigProblem
-from involution.freeze import FreezeCalendar, Occurrence, shown
-from involution.release_line import LineState, line_problem
-from involution.release_path import FORWARD_STEPS, Verdict
-from involution.release_state import DeployedRelease, rfc3339
+from involution.release.freeze import FreezeCalendar, Occurrence, shown
+from involution.release.line import LineState, line_problem
+from involution.release.path import FORWARD_STEPS, Verdict
+from involution.release.state import DeployedRelease, rfc3339
 
 # Distinct approvers a releaseOverride needs in production to pass a freeze (the release
 # process's "multiple stakeholder approval"); elsewhere one, always with a ticket.

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import crossplane
 
-from involution.config_traffic import TrafficSettings
+from involution.config.traffic import TrafficSettings
 from involution.names import (
     CANARY_SERVICE,
     ENGINE_PORT,
@@ -20,7 +20,7 @@ from involution.names import (
     STABLE_SERVICE,
     UPSTREAM_NAME,
 )
-from involution.nginx_traffic import (
+from involution.nginx.traffic import (
     CANARY_UPSTREAM,
     MIRROR_UPSTREAM,
     STABLE_UPSTREAM,
@@ -32,7 +32,7 @@ from involution.nginx_traffic import (
     mirror_location,
     routing_directives,
 )
-from involution.nginx_traffic import directive as _d
+from involution.nginx.traffic import directive as _d
 from involution.phases import Phase, PhasePlan
 
 __all__ = ["RouterSpec", "TrafficRoutes", "UpstreamServer", "render_nginx_conf", "router_spec"]
@@ -70,7 +70,7 @@ class RouterSpec:
     temp_root: str = "/tmp"
     # X-Involution-Upstream (the answering pod's IP:port) shows internal addresses: dev only.
     expose_upstream: bool = False
-    # Header override, sticky split, shadow mirror (involution/nginx_traffic.py).
+    # Header override, sticky split, shadow mirror (involution/nginx/traffic.py).
     routes: TrafficRoutes = field(default=TrafficRoutes())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from involution.config_reader import ConfigReader, SecretText
+from involution.config.reader import ConfigReader, SecretText
 
 FIELDS = {
     "context": "folder holding the engine's Dockerfile",
