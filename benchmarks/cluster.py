@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.quick import full_or_quick, mode
-from harness.cluster import LocalCluster, local_cluster
-from harness.engine import EngineProject, make_project
-from harness.pods import STACK, PodsRelease, watched_rollback
+from harness.cluster.local import LocalCluster, local_cluster
+from harness.cluster.pods import STACK, PodsRelease, watched_rollback
+from harness.cluster.stand_ins import CANARY_VERSION, ERRORS_VERSION
+from harness.engine.project import EngineProject, make_project
 from harness.scenarios import TEST_REDIS_PASSWORD
-from harness.stand_ins import CANARY_VERSION, ERRORS_VERSION
 from harness.tooling import ToolMissing
 
 NAMESPACE = "involution-bench"

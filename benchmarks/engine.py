@@ -3,7 +3,7 @@ no-op `pulumi up` (medians of 5), against `pulumi version` as the CLI's own star
 
     python -m benchmarks.engine [--runs 5]        # BENCH_QUICK=1: one run
 
-Runs on a copy of the project with its own file backend and passphrase (harness/engine.py).
+Runs on a copy of the project with its own file backend and passphrase (harness/engine/project.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.quick import full_or_quick, mode
-from harness.engine import EngineProject, make_project
+from harness.engine.project import EngineProject, make_project
 from harness.scenarios import TEST_ALERTING, TEST_REDIS_PASSWORD
 from harness.tooling import ToolMissing
 

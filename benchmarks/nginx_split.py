@@ -25,10 +25,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from benchmarks.quick import full_or_quick, mode
-from harness.backends import Backend, engine_backends
-from harness.live_scenarios import canary_loss_under_load, reloads_under_load, spread_over_workers
-from harness.load import ClientPool, latencies
-from harness.nginx import Nginx, RouterPorts
+from harness.live.backends import Backend, engine_backends
+from harness.live.load import ClientPool, latencies
+from harness.live.nginx import Nginx, RouterPorts
+from harness.live.scenarios import canary_loss_under_load, reloads_under_load, spread_over_workers
 from harness.scenarios import approval_expiring, canary_overrides, run_scenario
 from harness.tooling import find_tool
 from involution.phases import Phase

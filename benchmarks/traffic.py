@@ -20,12 +20,12 @@ from typing import Any
 
 from benchmarks.nginx_split import ms, percentile
 from benchmarks.quick import full_or_quick, mode
-from harness.backends import Backend, engine_backends
-from harness.load import ClientPool, latencies
-from harness.nginx import Nginx, RouterPorts
+from harness.live.backends import Backend, engine_backends
+from harness.live.load import ClientPool, latencies
+from harness.live.nginx import Nginx, RouterPorts
+from harness.live.traffic_scenarios import pinned, shadow_copies, sticky_clients
 from harness.scenarios import approval_expiring, canary_overrides, run_scenario
 from harness.tooling import find_tool
-from harness.traffic_scenarios import pinned, shadow_copies, sticky_clients
 from involution.config.traffic import DEFAULT_OVERRIDE_HEADER
 from tools.render import config_files
 

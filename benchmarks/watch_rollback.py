@@ -20,9 +20,10 @@ import time
 from pathlib import Path
 
 from benchmarks.quick import full_or_quick, mode
-from harness.engine import PROJECT_DIR, EngineProject, engine_bin, make_project
-from harness.net import LOOPBACK, free_port
-from harness.prometheus import Scenario, TrackLoad, live_prometheus
+from harness.engine.project import EngineProject, engine_bin, make_project
+from harness.live.net import LOOPBACK, free_port
+from harness.live.prometheus import Scenario, TrackLoad, live_prometheus
+from harness.paths import PROJECT_DIR
 from harness.tooling import ToolMissing, tool_path
 from involution.config.monitoring import MonitoringSettings
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness import cluster
+from harness.cluster import local as cluster
 from harness.tooling import in_ci
 
 

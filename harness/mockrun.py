@@ -23,9 +23,9 @@ import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.sync_await import _sync_await
 
+from harness.paths import PROJECT_DIR
 from involution.contract import NAMESPACE, SECRET_KEYS
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Stands in for an encrypted value: the mocks cannot decrypt `secure:` config.
 MOCK_SECRET = "mock-secret-value"
 _cleanup_registered = False

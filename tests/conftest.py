@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from harness import go_runtime, scenarios
-from harness.engine import EngineProject, make_project
-from harness.engine_templates import Templates
+from harness import scenarios
+from harness.engine import go_runtime
+from harness.engine.project import EngineProject, make_project
+from harness.engine.templates import Templates
 from harness.mockrun import MockRun
 from harness.scenarios import STACK_SECRETS, TEST_ALERTING, TEST_REDIS_PASSWORD
 from tests import dev_walk, engine_stacks
@@ -31,7 +32,8 @@ from tests.tooling import or_missing
 # process). Engine project copies carry their `__pycache__` (gitignored) with them.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
-# The engine's short-lived Go processes collect no garbage below 1 GiB (harness/go_runtime.py).
+# The engine's short-lived Go processes collect no garbage below 1 GiB
+# (harness/engine/go_runtime.py).
 go_runtime.for_short_lived(os.environ)
 
 # The layers (harness/layers.py) as markers, one per test module, with their ceilings and order.
@@ -123,7 +125,8 @@ def dev_at_10(engine_templates: Templates, tmp_path: Path) -> EngineProject:
 @pytest.fixture(scope="session")
 def dev_walk_template(engine_templates: Templates) -> tuple[EngineProject, Walk]:
     """The recorded release walk of dev (tests/dev_walk.py), walked once per run. The project
-    is the template's: copy it (harness.engine.copy_project) before running anything on it."""
+    is the template's: copy it (harness.engine.project.copy_project) before running anything
+    on it."""
     project, record = or_missing(lambda: engine_templates.built("dev-walk", dev_walk.walk_dev))
     return project, Walk.from_record(record)
 

@@ -3,7 +3,7 @@
 Three modules read it instead of walking dev each on their own: test_engine (the weights and
 outputs `pulumi config set` + `pulumi up` leave after each step), test_cli (every `involution`
 verb, every misuse and its exit code) and test_engine_report (the report over its history).
-It is built once per run as an engine template (harness.engine_templates): a test that goes
+It is built once per run as an engine template (harness.engine.templates): a test that goes
 on from it works on a copy.
 
 The walk: `involution status` before anything is deployed, the first `up`; advance and
@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from harness.engine import EngineProject, history
+from harness.engine.project import EngineProject, history
 
 STACK = "dev"
 RENDERED = "rendered/dev"

@@ -1,4 +1,4 @@
-"""The stacks the engine tests start from, each built once per run (harness.engine_templates)
+"""The stacks the engine tests start from, each built once per run (harness.engine.templates)
 and copied per test: what a test would otherwise repeat before its first assertion."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness.engine import EngineProject
+from harness.engine.project import EngineProject
 from harness.scenarios import TEST_REDIS_PASSWORD
 
 

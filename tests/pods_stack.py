@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.cluster import LocalCluster, local_cluster
-from harness.engine import make_project
-from harness.pods import STACK, PodsRelease
+from harness.cluster.local import LocalCluster, local_cluster
+from harness.cluster.pods import STACK, PodsRelease
+from harness.engine.project import make_project
 from harness.scenarios import TEST_REDIS_PASSWORD
 from harness.tooling import in_ci
 from tests.tooling import missing, or_missing

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.net import LOOPBACK, free_port
-from harness.prometheus import LivePrometheus, Scenario, TrackLoad, live_prometheus
+from harness.live.net import LOOPBACK, free_port
+from harness.live.prometheus import LivePrometheus, Scenario, TrackLoad, live_prometheus
 from involution.analysis.canary import Analysis, Check, analyse
 from involution.config.monitoring import MonitoringSettings
 from involution.prometheus import PrometheusClient, PrometheusError

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.engine import engine_bin
+from harness.engine.project import engine_bin
 from tests.tooling import or_missing, require_tool
 
 pytestmark = pytest.mark.engine

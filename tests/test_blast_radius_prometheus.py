@@ -1,4 +1,4 @@
-"""The blast radius against a real Prometheus serving backfilled series (harness.prometheus): a
+"""The blast radius against a real Prometheus serving backfilled series (harness.live.prometheus): a
 canary answering 20 requests a second, 4% of them 5xx, rolled back after 10 minutes, counts
 about 12,000 requests and 480 errors; a rollback older than Prometheus's data, a namespace with
 no canary series and a Prometheus that does not answer are `too few data`, each with its
@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from harness.prometheus import HEALTHY_LATENCY, LivePrometheus, Scenario, TrackLoad, live_prometheus
+from harness.live.prometheus import (
+    HEALTHY_LATENCY,
+    LivePrometheus,
+    Scenario,
+    TrackLoad,
+    live_prometheus,
+)
 from harness.release_walks import Walk, dev_walk, walk
 from involution.config.monitoring import MonitoringSettings
 from involution.health.blast_radius import BlastRadius, measure

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from cli import exit_codes
-from harness.engine import EngineProject
-from harness.prometheus import LivePrometheus, Scenario, TrackLoad, live_prometheus
+from harness.engine.project import EngineProject
+from harness.live.prometheus import LivePrometheus, Scenario, TrackLoad, live_prometheus
 from harness.scenarios import TEST_ALERTING, TEST_REDIS_PASSWORD
 from involution.config.monitoring import MonitoringSettings
 from tests.dev_walk import Walk

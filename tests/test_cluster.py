@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from harness.cluster import LocalCluster, local_cluster
-from harness.engine import EngineProject, make_project
-from harness.prometheus import LivePrometheus, healthy_scenario, live_prometheus
+from harness.cluster.local import LocalCluster, local_cluster
+from harness.engine.project import EngineProject, make_project
+from harness.live.prometheus import LivePrometheus, healthy_scenario, live_prometheus
 from harness.scenarios import TEST_REDIS_PASSWORD
 from harness.tooling import in_ci
 from involution.config.monitoring import MonitoringSettings

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import pytest
 
-from harness.net import free_port
+from harness.live.net import free_port
 from harness.scenarios import TEST_REDIS_PASSWORD
 from involution.settings import ClusterTarget, Settings, parse_settings
 from program import cluster_check

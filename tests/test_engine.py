@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.engine import EngineProject
+from harness.engine.project import EngineProject
 from tests.conftest import TEST_ALERTING, TEST_REDIS_PASSWORD
 from tests.dev_walk import Walk
 from tests.engine_stacks import Deployed

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.engine import EngineProject
-from harness.engine_templates import Templates
-from harness.prometheus import Scenario, TrackLoad, live_prometheus
+from harness.engine.project import EngineProject
+from harness.engine.templates import Templates
+from harness.live.prometheus import Scenario, TrackLoad, live_prometheus
 from involution.config.monitoring import MonitoringSettings
 from tests import engine_stacks
 from tests.tooling import or_missing, require_tool

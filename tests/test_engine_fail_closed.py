@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 
 from cli import exit_codes
-from harness.engine import PROJECT_DIR, EngineProject, engine_bin, history
-from harness.prometheus import LivePrometheus, Scenario, TrackLoad, live_prometheus
+from harness.engine.project import EngineProject, engine_bin, history
+from harness.live.prometheus import LivePrometheus, Scenario, TrackLoad, live_prometheus
+from harness.paths import PROJECT_DIR
 from involution.config.monitoring import MonitoringSettings
 from tests.tooling import require_tool
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from cli import exit_codes
-from harness.clock import shifted_clock
-from harness.engine import EngineProject
-from harness.prometheus import Scenario, TrackLoad, live_prometheus
+from harness.engine.clock import shifted_clock
+from harness.engine.project import EngineProject
+from harness.live.prometheus import Scenario, TrackLoad, live_prometheus
 from involution.config.monitoring import MonitoringSettings
 from tests.tooling import or_missing, require_tool
 

@@ -1,5 +1,5 @@
 """The release path with the real engine on the file backend: soaks passed on a moved program
-clock (harness.clock, libfaketime), every refusal printed by `pulumi up`, the override
+clock (harness.engine.clock, libfaketime), every refusal printed by `pulumi up`, the override
 recorded, patch and minor, downgrade, `promoteFrom`."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from harness.clock import ProgramClock
-from harness.engine import EngineProject
+from harness.engine.clock import ProgramClock
+from harness.engine.project import EngineProject
 from tests.engine_stacks import Deployed
 
 pytestmark = pytest.mark.engine

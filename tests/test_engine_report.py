@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from harness.clock import shifted_clock
-from harness.engine import EngineProject, copy_project, history
-from harness.prometheus import (
+from harness.engine.clock import shifted_clock
+from harness.engine.project import EngineProject, copy_project, history
+from harness.live.prometheus import (
     HEALTHY_LATENCY,
     Scenario,
     TrackLoad,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cli.engine_workspace import LazyVersionCommand
-from harness.engine import EngineProject, engine_bin
+from harness.engine.project import EngineProject, engine_bin
 from harness.processes import run_bounded
 from tests.engine_stacks import Deployed
 

@@ -5,7 +5,7 @@
 tests copy the committed config without any salt, so neither command breaks the other.
 
 Each clone is of HEAD, with its own state folder and passphrase (never the user's `.state/` or
-~/.config/involution/passphrase) and a venv of its own (harness.fresh_clone: its packages are
+~/.config/involution/passphrase) and a venv of its own (harness.engine.fresh_clone: its packages are
 borrowed, so nothing is downloaded, but scripts/venv.sh and the editable install really run in
 the clone). No tracked file may be written, not even with the same content: the editable
 install once rewrote a tracked `involution_delivery.egg-info/SOURCES.txt`. "make test" is
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.engine import SECRETS_PROVIDER_KEYS, engine_bin
-from harness.fresh_clone import FreshClone, make_clone
+from harness.engine.fresh_clone import FreshClone, make_clone
+from harness.engine.project import SECRETS_PROVIDER_KEYS, engine_bin
 from tests.tooling import or_missing
 
 pytestmark = pytest.mark.engine

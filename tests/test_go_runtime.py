@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import go_runtime
+from harness.engine import go_runtime
 
 pytestmark = pytest.mark.unit
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness import layers
-from harness.engine import COPIED, without_secrets_provider
+from harness.engine.project import COPIED, without_secrets_provider
 
 pytestmark = pytest.mark.unit
 

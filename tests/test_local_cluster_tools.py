@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from harness.cluster.pods import share_sample_size
+from harness.cluster.stand_ins import ENGINE_VERSIONS, ERRORS_VERSION, STABLE_VERSION
 from harness.mockrun import MockRun
-from harness.pods import share_sample_size
-from harness.stand_ins import ENGINE_VERSIONS, ERRORS_VERSION, STABLE_VERSION
 from tests.tooling import require_tool
 from tools.image_layers import Entry, debian_files, parent_dirs
 from tools.node_images import ImageSpec, normalized

@@ -1,5 +1,5 @@
 """The rendered NetworkPolicies as a reachability matrix, with Kubernetes' own semantics
-(harness/netpol.py): every flow the release needs is allowed, every other one denied."""
+(harness/cluster/netpol.py): every flow the release needs is allowed, every other one denied."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from harness.cluster.netpol import Cluster, Pod, matches
 from harness.mockrun import MockRun
-from harness.netpol import Cluster, Pod, matches
 from tests.conftest import STACKS, canary_overrides, run_scenario
 
 pytestmark = pytest.mark.unit

@@ -1,7 +1,7 @@
 """The program's nginx.conf run by a real nginx: syntax, split, phase switches, a lost canary.
 
 Each config is the text the program puts in the router ConfigMap (mocked run), with only the
-upstream hosts, listen ports and temp paths rewritten for loopback (`harness.nginx.localize`).
+upstream hosts, listen ports and temp paths rewritten for loopback (`harness.live.nginx.localize`).
 nginx runs with the rendered `worker_processes 2`; the shared upstream `zone` keeps one
 smooth weighted round-robin sequence for all workers, so the split is exact, not statistical.
 """
@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends import Backend, engine_backends
-from harness.live_scenarios import (
+from harness.live.backends import Backend, engine_backends
+from harness.live.load import ClientPool
+from harness.live.nginx import Nginx, NginxError, RouterPorts, localize, with_fail_timeout
+from harness.live.scenarios import (
     CanaryLoss,
     canary_loss_under_load,
     reloads_under_load,
     spread_over_workers,
 )
-from harness.load import ClientPool
 from harness.mockrun import MockRun
-from harness.nginx import Nginx, NginxError, RouterPorts, localize, with_fail_timeout
 from involution.phases import Phase
 from tests.conftest import STACKS, TRAFFIC_PHASES, canary_overrides
 from tests.nginx_parse import upstream_servers
@@ -51,7 +51,7 @@ STICKY_SPLIT_REQUESTS = 10_000
 SPLIT_TOLERANCE_PP = 0.5
 STICKY_TOLERANCE_PP = 2.0
 # The lost-canary tests wait out one fail_timeout before the canary is tried again: they run
-# on the rendered config with a shorter one (harness.nginx.with_fail_timeout; the rendered
+# on the rendered config with a shorter one (harness.live.nginx.with_fail_timeout; the rendered
 # 10 s is asserted), and allow the same 2 s past it for the recovery.
 FAIL_TIMEOUT_SECONDS = 2
 STICKY_HEADER = "X-Client-Id"

@@ -7,7 +7,7 @@ through the router's Service.
 - the walk 10 -> 50 -> 100 -> promotion, each step forward once the canary analysis (asking
   the cluster's Prometheus, which scrapes the pods) says advance: no failed request, and after
   each `pulumi up` the measured canary share within a point of the weight
-  (harness.pods.share_sample_size says why that many requests);
+  (harness.cluster.pods.share_sample_size says why that many requests);
 - a rollback, and a staged rollback 100 -> 50 -> 10 -> rollback: no failed request;
 - drift made with `kubectl` (a hand rollback of the stable track) repaired as the README says,
   with no failed request either.
@@ -23,15 +23,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.cluster import LocalCluster
-from harness.load import Tally
-from harness.pods import STACK, PodsRelease, Step, share_sample_size
-from harness.stand_ins import (
+from harness.cluster.local import LocalCluster
+from harness.cluster.pods import STACK, PodsRelease, Step, share_sample_size
+from harness.cluster.stand_ins import (
     CANARY_VERSION,
     EMERGENCY_ROLLBACK_VERSION,
     NEXT_CANARY_VERSION,
     STABLE_VERSION,
 )
+from harness.live.load import Tally
 from involution.names import ENGINE_NAME, NAME_LABEL, RUN_AS_USER
 from tests.pods_stack import ON_THE_NODE, pods_release, real_cluster
 

@@ -1,5 +1,5 @@
 """A bad canary on real pods, rolled back by `involution watch` by itself: the canary's version
-answers 5% of requests with a 500 (harness.stand_ins.ERRORS_VERSION), the cluster's
+answers 5% of requests with a 500 (harness.cluster.stand_ins.ERRORS_VERSION), the cluster's
 Prometheus scrapes that from the pods, the analysis finds the error-rate trigger and `watch`
 rolls back. The time from the first bad request the load saw to the rollback deployed (the
 watch's `pulumi up` returned) is measured and printed.
@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.cluster import LocalCluster
-from harness.pods import PodsRelease, share_sample_size, watched_rollback
-from harness.stand_ins import ERRORS_VERSION, STABLE_VERSION
+from harness.cluster.local import LocalCluster
+from harness.cluster.pods import PodsRelease, share_sample_size, watched_rollback
+from harness.cluster.stand_ins import ERRORS_VERSION, STABLE_VERSION
 from tests.pods_stack import ON_THE_NODE, pods_release, real_cluster
 
 pytestmark = [pytest.mark.pods, ON_THE_NODE]  # one worker: tests/pods_stack.py says why

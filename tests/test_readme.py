@@ -1,8 +1,8 @@
 """The README as written: its own command blocks, in its order, in one bash shell, on a fresh
 clone; then the `involution` verbs in every shell a user has.
 
-The walk is `harness.readme.walk_blocks`: every ```bash block from "Quick start" to the end of
-the dev walk, so a block that changes in the README changes what runs and a block that fails
+The walk is `harness.engine.readme.walk_blocks`: every ```bash block from "Quick start" to the
+end of the dev walk, so a block that changes in the README changes what runs and a block that fails
 fails here. `pulumi up` asks for confirmation in a terminal; in this non-interactive shell
 `PULUMI_SKIP_CONFIRMATIONS=true` gives Pulumi's documented answer. Afterwards `git status`
 shows exactly the file the release itself changes: Pulumi.dev.yaml.
@@ -21,9 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.engine import PROJECT_DIR, engine_bin
-from harness.fresh_clone import FreshClone, make_clone
-from harness.readme import BLOCK_MARK, FAIL_MARK, script, walk_blocks
+from harness.engine.fresh_clone import FreshClone, make_clone
+from harness.engine.project import engine_bin
+from harness.engine.readme import BLOCK_MARK, FAIL_MARK, script, walk_blocks
+from harness.paths import PROJECT_DIR
 from tests.tooling import or_missing
 
 # One worker for the whole module (the README walk: one module fixture).

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from harness.backends import Backend, engine_backends
-from harness.load import ClientPool, tracks_per_client
+from harness.live.backends import Backend, engine_backends
+from harness.live.load import ClientPool, tracks_per_client
+from harness.live.nginx import Nginx, RouterPorts
+from harness.live.traffic_scenarios import StickyRun, pinned, shadow_copies, sticky_clients
 from harness.mockrun import MockRun
-from harness.nginx import Nginx, RouterPorts
-from harness.traffic_scenarios import StickyRun, pinned, shadow_copies, sticky_clients
 from involution.config.traffic import DEFAULT_OVERRIDE_HEADER
 from tests.conftest import canary_overrides
 from tests.tooling import require_tool
@@ -192,8 +192,8 @@ def test_at_shadow_a_request_pinned_to_the_canary_is_not_copied_to_it_as_well(
 def test_a_paced_load_keeps_its_rate_and_takes_a_sample_at_full_speed(
     mocked: Runner, nginx: Nginx
 ) -> None:
-    """What the pods layer's background load relies on (harness.pods.LOAD_RATE): paced between
-    samples, unpaced while `wait_for` waits for one."""
+    """What the pods layer's background load relies on (harness.cluster.pods.LOAD_RATE): paced
+    between samples, unpaced while `wait_for` waits for one."""
     nginx.start(conf(mocked, "staging", "none"))
     with ClientPool(nginx.ports.listen, 4, rate=100) as pool, pool.load():
         time.sleep(1.0)

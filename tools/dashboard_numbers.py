@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from harness.cluster import local_cluster
+from harness.cluster.local import local_cluster
 from harness.tooling import ToolMissing
 from involution.prometheus import PrometheusClient, PrometheusError, Sample
 

@@ -2,7 +2,7 @@
 
     venv/bin/python -m tools.local_prometheus [--namespace involution] [--port 19091]
 
-Backfilled series of a healthy canary and stable for the namespace (harness.prometheus:
+Backfilled series of a healthy canary and stable for the namespace (harness.live.prometheus:
 `promtool` backfill, `prometheus` with no scrape targets): an analysis that says advance
 without any traffic, to try the analysis and the staging rules without running pods
 (`--prometheus-url`, or the stack's monitoring.prometheusUrl). The local cluster has a real
@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from harness.net import LOOPBACK
-from harness.prometheus import healthy_scenario, live_prometheus
+from harness.live.net import LOOPBACK
+from harness.live.prometheus import healthy_scenario, live_prometheus
 from harness.tooling import ToolMissing, tool_path
 from involution.config.monitoring import MonitoringSettings
 

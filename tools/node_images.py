@@ -6,7 +6,7 @@ throwaway one on loopback.
 
 scripts/node.sh runs it once containerd is up. Every image is one layer of files and a
 config: the Go stand-ins of images/ (the engine, once per version of
-harness.stand_ins.ENGINE_VERSIONS with its faults in the environment; the time-resolver; the
+harness.cluster.stand_ins.ENGINE_VERSIONS with its faults in the environment; the time-resolver; the
 pods' pause container), built static, and nginx and redis from Debian's packages (the binary,
 the shared libraries `ldd` names, what the pod runs besides: a shell and `sleep` for the
 router's preStop hook, redis-cli for Redis's readiness probe). The layer is a reproducible tar
@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import yaml_load
-from harness.net import LOOPBACK, free_port, wait_until
-from harness.stand_ins import ENGINE_VERSIONS, VERSION_HEADER
+from harness.cluster.stand_ins import ENGINE_VERSIONS, VERSION_HEADER
+from harness.live.net import LOOPBACK, free_port, wait_until
 from involution.config.monitoring import MonitoringSettings
 from involution.contract import (
     DEFAULT_IMAGE_REPOSITORY,

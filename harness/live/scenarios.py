@@ -8,10 +8,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.backends import Backend
-from harness.load import ClientPool, Tally
-from harness.net import http_get, wait_until
-from harness.nginx import Nginx, NginxError
+from harness.live.backends import Backend
+from harness.live.load import ClientPool, Tally
+from harness.live.net import http_get, wait_until
+from harness.live.nginx import Nginx, NginxError
 
 
 def served_phase(nginx: Nginx) -> str:

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import httpx
 
-from harness import go_runtime
-from harness.net import LOOPBACK, free_port, wait_until
+from harness.engine import go_runtime
+from harness.live.net import LOOPBACK, free_port, wait_until
 from involution.config.monitoring import MonitoringSettings
 
 STEP_SECONDS = 15

@@ -17,7 +17,7 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.engine import PROJECT_DIR
+from harness.paths import PROJECT_DIR
 from harness.tooling import tool_path
 
 # Variables of the caller that would point the clone at another state, passphrase or project.

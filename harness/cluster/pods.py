@@ -1,7 +1,7 @@
 """A release of the `local` stack on the local cluster's real node, under load through the
 router's Service: what the `pods` tests and `benchmarks.cluster` share.
 
-The load is the keep-alive client of harness.load aimed at the router Service's ClusterIP
+The load is the keep-alive client of harness.live.load aimed at the router Service's ClusterIP
 (kube-proxy's rules reach it from this machine as from a pod); the canary analysis asks the
 cluster's Prometheus, which scrapes the pods; every step is a config change and a timed
 `pulumi up` of a project copy.
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from harness.cluster import LocalCluster
-from harness.engine import EngineProject
-from harness.load import ClientPool, Tally
-from harness.stand_ins import VERSION_HEADER
+from harness.cluster.local import LocalCluster
+from harness.cluster.stand_ins import VERSION_HEADER
+from harness.engine.project import EngineProject
+from harness.live.load import ClientPool, Tally
 from involution.analysis.canary import Analysis, analyse
 from involution.config.monitoring import MonitoringSettings
 from involution.names import ROUTER_NAME
@@ -40,7 +40,7 @@ SHARE_Z = 3.2905
 SHARE_MINIMUM_SAMPLE = 2000
 LOAD_CONNECTIONS = 4
 # GETs a second of the background load (a GET every 10 ms on each connection); the shares are
-# sampled at full speed (harness.load.ClientPool). Unpaced, the clients and the pods answering
+# sampled at full speed (harness.live.load.ClientPool). Unpaced, the clients and the pods answering
 # them took both cores of a 2-core machine for the whole of the pods layer, slowing the
 # rollouts under test and every test beside them.
 LOAD_RATE = 400.0

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from harness import yaml_load
+from harness.paths import PROJECT_DIR
 from harness.processes import run_bounded
 from harness.tooling import ToolMissing
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 STACK_FILES = (
     "Pulumi.dev.yaml",
     "Pulumi.staging.yaml",

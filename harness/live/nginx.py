@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from harness.backends import Backend
-from harness.net import LOOPBACK, free_port, http_get, wait_until
+from harness.live.backends import Backend
+from harness.live.net import LOOPBACK, free_port, http_get, wait_until
 from involution.names import (
     CANARY_SERVICE,
     ENGINE_PORT,

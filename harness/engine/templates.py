@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from harness.engine import EngineProject, copy_project, make_project, project_in
+from harness.engine.project import EngineProject, copy_project, make_project, project_in
 
 READY = "ready.json"  # written last: a template without it is rebuilt
 

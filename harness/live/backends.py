@@ -1,6 +1,6 @@
 """Stand-in engines: one process per track, so a canary can be SIGKILLed like a crashed pod.
 
-Each backend runs `python -m harness.backends TRACK PORT` and answers every request with a
+Each backend runs `python -m harness.live.backends TRACK PORT` and answers every request with a
 200 naming its track (the X-Involution-Track header the program's nginx.conf passes on), so
 the Python load client does not share a GIL with the servers it measures. It counts what it
 served, mirrored copies (X-Involution-Mirror) apart, and tells on `GET /_stand-in/counts`
@@ -16,17 +16,15 @@ import select
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import TracebackType
 from typing import NoReturn
 
-from harness.net import LOOPBACK, http_get
+from harness.live.net import LOOPBACK, http_get
+from harness.paths import PROJECT_DIR
 from involution.nginx.conf import TRACK_HEADER
 from involution.nginx.traffic import MIRROR_HEADER
 
 COUNTS_PATH = "/_stand-in/counts"
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 class _EngineProtocol(asyncio.Protocol):
@@ -125,7 +123,7 @@ class Backend:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 10.0) -> None:
-        command = [sys.executable, "-m", "harness.backends", self.track, str(self.port)]
+        command = [sys.executable, "-m", "harness.live.backends", self.track, str(self.port)]
         process = subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.PIPE)
         self.process = process
         assert process.stdout is not None
@@ -180,7 +178,7 @@ def engine_backends() -> Iterator[tuple[Backend, Backend]]:
 
 
 def _usage() -> NoReturn:
-    raise SystemExit("usage: python -m harness.backends TRACK PORT")
+    raise SystemExit("usage: python -m harness.live.backends TRACK PORT")
 
 
 if __name__ == "__main__":

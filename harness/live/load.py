@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import ParamSpec, TypeVar
 
-from harness.net import LOOPBACK, wait_until
+from harness.live.net import LOOPBACK, wait_until
 from involution.nginx.conf import TRACK_HEADER
 
 # What a reused keep-alive connection the server already closed looks like to the client

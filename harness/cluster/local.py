@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import go_runtime
-from harness.engine import PROJECT_DIR
+from harness.engine import go_runtime
+from harness.paths import PROJECT_DIR
 from harness.tooling import ToolMissing
 
 CLUSTER_SH = PROJECT_DIR / "scripts" / "cluster.sh"

@@ -8,9 +8,9 @@ import contextlib
 import time
 from dataclasses import dataclass
 
-from harness.backends import Backend
-from harness.load import ClientPool, Tally, tracks_per_client
-from harness.net import wait_until
+from harness.live.backends import Backend
+from harness.live.load import ClientPool, Tally, tracks_per_client
+from harness.live.net import wait_until
 
 
 def pinned(port: int, header: str, value: str, requests: int, connections: int = 4) -> Tally:
