@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from cli import analysis_verbs, exit_codes, line_verbs, report, steps
 from cli.output import print_status
 from cli.workspace import (
+    NoEngineError,
     ReleaseStack,
     UnknownStackError,
     UpdateFailedError,
@@ -130,6 +131,14 @@ def failed_update_message(stack: str, message: str, failure: UpdateFailedError) 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    try:
+        return _verb(args)
+    except NoEngineError as missing:
+        print(f"involution: {missing}", file=sys.stderr)
+        return exit_codes.USAGE
+
+
+def _verb(args: argparse.Namespace) -> int:
     if args.verb == "report":
         return report.run(args, _window(args.since))
     if args.verb in ("stop-the-line", "resume"):

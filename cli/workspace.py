@@ -37,6 +37,10 @@ class UnknownStackError(Exception):
     """The stack does not exist in the backend."""
 
 
+class NoEngineError(Exception):
+    """INVOLUTION_PULUMI_ROOT names a folder without an executable bin/pulumi."""
+
+
 class UpdateRefusedError(Exception):
     """The program refused the step before registering any resource: nothing changed."""
 
@@ -197,6 +201,11 @@ class ReleaseStack:
 def open_stack(name: str, project_dir: Path | None = None) -> ReleaseStack:
     """The stack `name` of the project; UnknownStackError when the backend has none of that name."""
     root = Path(os.environ.get("INVOLUTION_PULUMI_ROOT") or DEFAULT_PULUMI_ROOT)
+    if not os.access(root / "bin" / "pulumi", os.X_OK):
+        raise NoEngineError(
+            f"INVOLUTION_PULUMI_ROOT={root}: no executable bin/pulumi in it; a folder holding "
+            f"bin/pulumi is allowed (unset, the project's own {DEFAULT_PULUMI_ROOT} is used)"
+        )
     workspace = ProjectWorkspace(
         work_dir=str(project_dir or Path(os.environ.get("INVOLUTION_PROJECT_DIR", PROJECT_DIR))),
         pulumi_command=LazyVersionCommand(str(root)),

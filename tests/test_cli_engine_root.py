@@ -1,0 +1,46 @@
+"""`involution` pointed at a folder without an engine (INVOLUTION_PULUMI_ROOT) says so in one
+line naming the variable and its value, before it runs anything: no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli import exit_codes
+from harness.paths import PROJECT_DIR
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("status", "--stack", "dev"),
+        ("advance", "--stack", "dev"),
+        ("report", "--stack", "dev"),
+    ],
+)
+def test_a_root_without_bin_pulumi_is_one_clear_error(
+    tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    env = {**os.environ, "INVOLUTION_PULUMI_ROOT": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "involution", *argv],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == exit_codes.USAGE, result.stderr
+    assert result.stderr.startswith(f"involution: INVOLUTION_PULUMI_ROOT={tmp_path}: no "), (
+        result.stderr
+    )
+    assert "bin/pulumi" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
