@@ -3,13 +3,12 @@ stack of a project copy in a namespace of its own, destroyed at the end."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from harness.cluster.local import LocalCluster, local_cluster
+from harness.cluster.local import LocalCluster, local_cluster, run_namespace
 from harness.cluster.pods import STACK, PodsRelease
 from harness.engine.project import make_project
 from harness.scenarios import TEST_REDIS_PASSWORD
@@ -31,12 +30,8 @@ def real_cluster() -> LocalCluster:
     cluster = or_missing(lambda: local_cluster(start=in_ci()))
     if not cluster.node_ready():
         missing(NO_NODE)
+    cluster.delete_abandoned_runs()
     return cluster
-
-
-def namespace(purpose: str) -> str:
-    """Its own namespace per run, so a developer's `local` stack is left alone."""
-    return f"involution-{purpose}{os.getpid() % 100000}"
 
 
 def pods_release(cluster: LocalCluster, base: Path, purpose: str) -> Iterator[PodsRelease]:
@@ -46,7 +41,7 @@ def pods_release(cluster: LocalCluster, base: Path, purpose: str) -> Iterator[Po
     while the next module starts (a `pulumi destroy` and the wait for the namespace to be
     gone took 26 s per module, on the chain of releases the whole run waits for). The stack's
     state goes with the test's temporary folder."""
-    name = namespace(purpose)
+    name = run_namespace(purpose)
     project = or_missing(
         lambda: make_project(base, extra_env={"KUBECONFIG": str(cluster.kubeconfig)})
     )

@@ -12,7 +12,6 @@ The tests of this module run in order on one stack.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,13 @@ from typing import Any
 
 import pytest
 
-from harness.cluster.local import LocalCluster, local_cluster
+from harness.cluster.local import (
+    PID_DIGITS,
+    LocalCluster,
+    live_runs,
+    local_cluster,
+    run_namespace,
+)
 from harness.engine.project import EngineProject, make_project
 from harness.live.prometheus import LivePrometheus, healthy_scenario, live_prometheus
 from harness.scenarios import TEST_REDIS_PASSWORD
@@ -36,7 +41,7 @@ pytestmark = [pytest.mark.cluster, ON_THE_NODE]  # one worker: tests/pods_stack.
 
 STACK = "local"
 # Its own namespace, so a developer's own `local` stack (namespace involution) is left alone.
-NAMESPACE = f"involution-ct{os.getpid() % 100000}"
+NAMESPACE = run_namespace("ct")
 DEPLOYMENTS = ("engine-stable", "involution-router", "redis", "time-resolver")
 STABLE, CANARY = "engine-stable:8080", "engine-canary:8080"
 # The release process's emergency rollback of the stable track (docs/release-process.md).
@@ -47,7 +52,9 @@ NO_CRDS = "the cluster has no monitoring.coreos.com CRDs"
 
 @pytest.fixture(scope="module")
 def cluster() -> LocalCluster:
-    return or_missing(lambda: local_cluster(start=in_ci()))
+    found = or_missing(lambda: local_cluster(start=in_ci()))
+    found.delete_abandoned_runs()
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -284,6 +291,23 @@ ADOPTION = {
     "approvedBy": "ana.release",
     "ticket": "CHG-3001",
 }
+
+
+def test_a_killed_runs_namespace_is_deleted_and_a_live_runs_kept(
+    cluster: LocalCluster, project: EngineProject
+) -> None:
+    """What a run killed before its cleanup left (a namespace numbered by a gone process) goes;
+    this run's own namespace (the module's stack, deployed) stays."""
+    live = live_runs()
+    gone = next(n for n in range(PID_DIGITS - 1, 0, -1) if n not in live)
+    left = f"involution-watch{gone}"
+    cluster.kubectl("create", "namespace", left)
+    try:
+        assert cluster.delete_abandoned_runs() == [left]
+        cluster.wait_gone("namespace", left)
+        assert cluster.exists("namespace", NAMESPACE)
+    finally:
+        cluster.kubectl("delete", "namespace", left, "--ignore-not-found", check=False)
 
 
 def test_destroy_leaves_nothing_of_the_namespace(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -32,6 +33,33 @@ HOW_TO = (
     "~/.cache/involution-cluster) and starts them with a real node and a Prometheus"
 )
 START_TIMEOUT = 1800.0  # a cold build on 2 shared cores
+# What a test run deploys goes in namespaces of its own, named by purpose and the run's process
+# id, so a developer's `local` stack is left alone and a run's leftovers can be told apart.
+TEST_RUN_PURPOSES = ("ct", "pods", "watch")
+PID_DIGITS = 100000
+_RUN_NAMESPACE = re.compile(rf"^involution-(?:{'|'.join(TEST_RUN_PURPOSES)})(?P<run>\d+)$")
+
+
+def run_namespace(purpose: str) -> str:
+    """This run's namespace for `purpose` (one of TEST_RUN_PURPOSES)."""
+    if purpose not in TEST_RUN_PURPOSES:
+        raise ValueError(f"purpose {purpose!r}: one of {', '.join(TEST_RUN_PURPOSES)}")
+    return f"involution-{purpose}{os.getpid() % PID_DIGITS}"
+
+
+def abandoned_runs(namespaces: list[str], live: set[int]) -> list[str]:
+    """The test-run namespaces among `namespaces` whose run number no live process has."""
+    return [
+        name
+        for name in namespaces
+        if (found := _RUN_NAMESPACE.match(name)) and int(found["run"]) not in live
+    ]
+
+
+def live_runs() -> set[int]:
+    """The run numbers of every process alive on this machine (a namespace whose number is
+    among them is kept, even if another process now has that id: never one too many deleted)."""
+    return {int(p.name) % PID_DIGITS for p in Path("/proc").iterdir() if p.name.isdigit()}
 
 
 def _script(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
@@ -75,6 +103,16 @@ class LocalCluster:
                 f"{result.stdout}{result.stderr}"
             )
         return result
+
+    def delete_abandoned_runs(self) -> list[str]:
+        """Delete the namespaces of test runs whose process is gone (a run killed before its
+        cleanup, say by Ctrl-C): their pods would keep the node's CPU and memory from the next
+        run's pods, which then stay Pending. Returns the names deleted (in the background)."""
+        listed = self.kubectl("get", "namespaces", "-o", "jsonpath={.items[*].metadata.name}")
+        abandoned = abandoned_runs(listed.stdout.split(), live_runs())
+        for name in abandoned:
+            self.kubectl("delete", "namespace", name, "--ignore-not-found", "--wait=false")
+        return abandoned
 
     def get(self, *args: str) -> Any:
         """`kubectl get ARGS -o json`, parsed."""
