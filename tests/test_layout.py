@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.program_import import HEAVY
 from harness import layers
 from harness.engine.project import COPIED, without_secrets_provider
 
@@ -95,23 +96,8 @@ def test_layers_import_only_downwards() -> None:
     assert offenders == []
 
 
-# What `pulumi up` of a stack without analysis, image build or cluster (dev) must not import:
-# each costs from a twentieth of a second to a second of every run (benchmarks.program_import
-# times it): the analysis' statistics and HTTP client, the image build, the cluster client, the
-# health report's history reading (the dashboard reads only its targets).
-HEAVY_ON_DEMAND = (
-    "scipy",
-    "httpx",
-    "pulumi_docker",
-    "kubernetes",
-    "involution.health.report",
-)
-
-
 def test_the_program_imports_heavy_libraries_only_where_used() -> None:
-    code = (
-        f"import sys, program; print(' '.join(m for m in {HEAVY_ON_DEMAND!r} if m in sys.modules))"
-    )
+    code = f"import sys, program; print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
     )
