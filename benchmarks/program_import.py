@@ -16,11 +16,10 @@ import argparse
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 
 from benchmarks.quick import full_or_quick, mode
+from harness.paths import PROJECT_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 # What `pulumi up` of a stack without analysis, image build or cluster (dev) must not import,
 # each a twentieth of a second to a second of every run: the analysis' statistics (scipy) and
 # HTTP client (httpx), the image build, the cluster client, and the health report's history

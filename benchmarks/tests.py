@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.layers import NAMES
+from harness.paths import PROJECT_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 SLOWEST = 15
 
 

@@ -10,16 +10,14 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from harness.engine.project import engine_bin
+from harness.paths import PROJECT_DIR
 from tests.tooling import or_missing, require_tool
 
 pytestmark = pytest.mark.engine
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def bench_recipe() -> list[str]:

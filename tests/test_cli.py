@@ -7,13 +7,13 @@ import json
 import re
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from cli import exit_codes
 from harness.engine.project import EngineProject
 from harness.live.prometheus import LivePrometheus, Scenario, TrackLoad, live_prometheus
+from harness.paths import PROJECT_DIR
 from harness.scenarios import TEST_ALERTING, TEST_REDIS_PASSWORD
 from involution.config.monitoring import MonitoringSettings
 from tests.dev_walk import Walk
@@ -49,7 +49,7 @@ def run(project: EngineProject, *args: str, expect: int = exit_codes.OK) -> str:
 
 
 def test_the_console_script_is_installed_in_the_venv() -> None:
-    script = Path(__file__).resolve().parent.parent / "venv" / "bin" / "involution"
+    script = PROJECT_DIR / "venv" / "bin" / "involution"
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     for verb in ("status", "analyze", "start", "advance", "promote", "rollback", "watch"):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +25,7 @@ from involution_policies.resources import ENGINE_SCHEMA
 from involution_policies.traffic import TRAFFIC_SCHEMA, WEIGHTS_SCHEMA
 
 from harness.mockrun import MockRun
+from harness.paths import PROJECT_DIR
 from involution import names as program
 from involution.config import release as settings
 from involution.phases import Phase
@@ -33,7 +33,7 @@ from tests.conftest import canary_overrides, run_scenario
 
 pytestmark = pytest.mark.policy
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"
+CONFIG_DIR = PROJECT_DIR / "policies" / "config"
 ENVIRONMENTS = ("dev", "staging", "production")
 
 

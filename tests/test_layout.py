@@ -14,10 +14,10 @@ import pytest
 from benchmarks.program_import import HEAVY
 from harness import layers
 from harness.engine.project import COPIED, without_secrets_provider
+from harness.paths import PROJECT_DIR
 
 pytestmark = pytest.mark.unit
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 OUTSIDE_TESTS = ("harness", "tools", "benchmarks", "involution", "components", "program")
 
 

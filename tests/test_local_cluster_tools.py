@@ -16,6 +16,7 @@ import pytest
 from harness.cluster.pods import share_sample_size
 from harness.cluster.stand_ins import ENGINE_VERSIONS, ERRORS_VERSION, STABLE_VERSION
 from harness.mockrun import MockRun
+from harness.paths import PROJECT_DIR
 from tests.tooling import require_tool
 from tools.image_layers import Entry, debian_files, parent_dirs
 from tools.node_images import ImageSpec, normalized
@@ -26,8 +27,6 @@ from tools.servicemonitor_scrape import (
 )
 
 pytestmark = pytest.mark.tools
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def monitors(run: MockRun) -> list[dict[str, Any]]:

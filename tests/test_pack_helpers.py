@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import runpy
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,11 +31,13 @@ from involution_policies.names import TICKET_PATTERN
 from involution_policies.props import UNKNOWN
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
+from harness.paths import PROJECT_DIR
+
 pytestmark = pytest.mark.policy
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 HOSTS = {"engine-stable": "stable", "engine-canary": "canary"}
-PACK_DIR = Path(__file__).resolve().parent.parent / "policies"
+PACK_DIR = PROJECT_DIR / "policies"
 
 
 # ------------------------------------------------------------------ secret names -----

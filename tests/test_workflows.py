@@ -20,11 +20,11 @@ import pytest
 import yaml
 
 from cli.main import parser as involution_parser
+from harness.paths import PROJECT_DIR
 from tests.tooling import find_tool, missing, require_tool
 
 pytestmark = pytest.mark.tools
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
 ACTIONS = PROJECT_DIR / ".github" / "actions"
 

@@ -39,6 +39,7 @@ from pathlib import Path
 from harness import yaml_load
 from harness.cluster.stand_ins import ENGINE_VERSIONS, VERSION_HEADER
 from harness.live.net import LOOPBACK, free_port, wait_until
+from harness.paths import PROJECT_DIR
 from involution.config.monitoring import MonitoringSettings
 from involution.contract import (
     DEFAULT_IMAGE_REPOSITORY,
@@ -49,7 +50,6 @@ from involution.names import ENGINE_PORT, RESOLVER_PORT, RUN_AS_USER
 from involution.nginx.conf import TRACK_HEADER
 from tools.image_layers import Entry, base_entries, debian_files, parent_dirs, tar_layer
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 IMAGES_DIR = PROJECT_DIR / "images"
 LOCAL_STACK = PROJECT_DIR / "Pulumi.local.yaml"
 NAMESPACE = "k8s.io"  # containerd's namespace of the CRI plugin
