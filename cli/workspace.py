@@ -38,7 +38,7 @@ class UnknownStackError(Exception):
 
 
 class NoEngineError(Exception):
-    """INVOLUTION_PULUMI_ROOT names a folder without an executable bin/pulumi."""
+    """The engine folder (INVOLUTION_PULUMI_ROOT, else the project's own) has no bin/pulumi."""
 
 
 class UpdateRefusedError(Exception):
@@ -200,11 +200,13 @@ class ReleaseStack:
 
 def open_stack(name: str, project_dir: Path | None = None) -> ReleaseStack:
     """The stack `name` of the project; UnknownStackError when the backend has none of that name."""
-    root = Path(os.environ.get("INVOLUTION_PULUMI_ROOT") or DEFAULT_PULUMI_ROOT)
+    configured = os.environ.get("INVOLUTION_PULUMI_ROOT")
+    root = Path(configured or DEFAULT_PULUMI_ROOT)
     if not os.access(root / "bin" / "pulumi", os.X_OK):
+        where = f"INVOLUTION_PULUMI_ROOT={root}" if configured else f"the engine folder {root}"
         raise NoEngineError(
-            f"INVOLUTION_PULUMI_ROOT={root}: no executable bin/pulumi in it; a folder holding "
-            f"bin/pulumi is allowed (unset, the project's own {DEFAULT_PULUMI_ROOT} is used)"
+            f"{where}: no executable bin/pulumi in it; a folder holding bin/pulumi is allowed "
+            f"(unset, the project's own {DEFAULT_PULUMI_ROOT} is used)"
         )
     workspace = ProjectWorkspace(
         work_dir=str(project_dir or Path(os.environ.get("INVOLUTION_PROJECT_DIR", PROJECT_DIR))),
