@@ -29,6 +29,10 @@ cd "$ROOT"
 . scripts/env.sh
 ENGINE="$(scripts/bootstrap_engine.sh --print-bin)/pulumi"
 [[ -x $ENGINE ]] || { echo "pulumi.sh: no engine at $ENGINE: run scripts/bootstrap_engine.sh" >&2; exit 1; }
+# The language host asks the first `python3` on PATH for its version when it starts, beside
+# the venv's interpreter that runs the program: with the venv first, that is the same Python
+# and no version manager's shim runs on every `up` and `preview` (pyenv's: ~40 processes).
+export PATH="$ROOT/venv/bin:$PATH"
 
 PROVIDER_LINE='^(encryptionsalt|secretsprovider|encryptedkey):'
 

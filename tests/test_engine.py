@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from harness.engine.project import EngineProject
+from harness.paths import PROJECT_DIR
 from tests.conftest import TEST_ALERTING, TEST_REDIS_PASSWORD
 from tests.dev_walk import Walk
 from tests.engine_stacks import Deployed
@@ -36,6 +37,35 @@ def test_dev_stack_deploys_in_render_mode_and_a_second_up_changes_nothing(
     assert " created" not in second.stdout and " updated" not in second.stdout
     no_changes = project.pulumi("preview", "--expect-no-changes", "--stack", "dev", check=False)
     assert no_changes.returncode == 0, no_changes.stdout + no_changes.stderr
+
+
+def test_the_language_host_asks_the_venvs_python_for_its_version(deployed_dev: Deployed) -> None:
+    """The host runs the first `python3` on PATH at start: the venv's, as scripts/pulumi.sh
+    orders PATH, not a version manager's shim (pyenv's starts ~40 processes per `up`)."""
+    about = deployed_dev.project.pulumi("about", "--stack", "dev").stdout
+    venv_bin = PROJECT_DIR / "venv" / "bin"
+    assert f"executable='{venv_bin}/python3'" in about, about
+
+
+def test_the_engine_refuses_a_plaintext_value_that_looks_like_a_secret(
+    deployed_dev: Deployed,
+) -> None:
+    """The CLI's own guard (zxcvbn-go, whose word lists scripts/bootstrap_engine.sh loads on
+    first use rather than at every start): a password-like value under a password-like key
+    is refused unless set with --secret, and nothing reaches the stack file."""
+    project = deployed_dev.project
+    value = "Xq7#kP2!vL9@wZ4m"
+    refused = project.pulumi(
+        "config", "set", "--stack", "dev", "involution:redisPassword", value, check=False
+    )
+    assert refused.returncode != 0
+    assert "looks like a secret" in refused.stdout + refused.stderr
+    assert value not in (project.root / "Pulumi.dev.yaml").read_text()
+    # English words are guessable by the word lists (without them, 16 letters would score 75
+    # bits and be refused too): set as asked.
+    words = "correcthorsebatterystaple"
+    project.pulumi("config", "set", "--stack", "dev", "involution:redisPassword", words)
+    assert f"involution:redisPassword: {words}" in (project.root / "Pulumi.dev.yaml").read_text()
 
 
 # The recorded walk's steps that change what is deployed, and the upstream each leaves.

@@ -156,6 +156,17 @@ def test_git_status_shows_only_the_release(walked: Walked) -> None:
     assert "involution:stableVersion: v1.5.0" in stack_file
 
 
+def test_the_pulumi_of_env_sh_starts_the_language_host_on_the_venvs_python(
+    walked: Walked,
+) -> None:
+    """`pulumi` after `. scripts/env.sh` is scripts/pulumi.sh: the engine's language host finds
+    the clone's venv first on PATH, not the shell's python3 (pyenv's shim, here)."""
+    result = walked.clone.bash(". scripts/env.sh && pulumi about --stack dev")
+    assert result.returncode == 0, result.stdout + result.stderr
+    venv_bin = walked.clone.root / "venv" / "bin"
+    assert f"executable='{venv_bin}/python3'" in result.stdout, result.stdout
+
+
 SHELLS = {
     "a fresh shell": "venv/bin/involution {verb} --stack dev",
     "env.sh sourced once": ". scripts/env.sh && venv/bin/involution {verb} --stack dev",

@@ -245,7 +245,10 @@ def make_project(base: Path, *, extra_env: Mapping[str, str] | None = None) -> E
 def _environment(state: Path, extra_env: Mapping[str, str] | None) -> dict[str, str]:
     env = {
         **os.environ,
-        "PATH": f"{engine_bin()}{os.pathsep}{os.environ.get('PATH', '')}",
+        # The venv first, as scripts/pulumi.sh puts it (the language host's `python3`).
+        "PATH": os.pathsep.join(
+            (str(engine_bin()), str(PROJECT_DIR / "venv" / "bin"), os.environ.get("PATH", ""))
+        ),
         "PULUMI_BACKEND_URL": f"file://{state}",
         "PULUMI_CONFIG_PASSPHRASE": TEST_PASSPHRASE,
         "PULUMI_SKIP_UPDATE_CHECK": "true",
