@@ -130,7 +130,7 @@ mod_dir() {
 copy_mod() { mkdir -p "$(dirname "$2")" && cp -R "$1" "$2" && chmod -R u+w "$2"; }
 
 # ------------------------------------------------------- 1. pulumi CLI -------
-CLI_KEY="pulumi v$PULUMI_VERSION"
+CLI_KEY="pulumi v$PULUMI_VERSION+lazy-zxcvbn"
 LH_KEY="pulumi-language-python sdk/v3@v$LANGHOST_SDK_VERSION+programinfo-compat+package-list, exec from sdk/v3@v$PULUMI_VERSION"
 
 # A pulumi at exactly the pinned version already on PATH (an upstream install on
@@ -152,16 +152,56 @@ cli_from_path() {
   fi
 }
 
+# The CLI links zxcvbn-go (a password-strength estimator; `pulumi config set` asks it whether
+# a plaintext value under a key like *password* or *token* looks like a secret, and refuses
+# it). Its packages parse their word lists in Go `init`, on every start of every command:
+# 34 ms of the 0.20 s of CPU a `pulumi version` costs here (GODEBUG=inittrace=1 puts them
+# first), about 700 times in `make test` and once per operator command. Our copy parses them
+# on first use instead (sync.Once), the same lists and the same answers, only later.
+patch_zxcvbn_lazy() {
+  local d="$1"
+  awk '
+    $0 == "\t\"log\"" && !a { print; print "\t\"sync\""; a = 1; next }
+    $0 == "func init() {" && !b {
+      print "var loadOnce sync.Once\n"
+      print "// Load fills Lists on first use (scripts/bootstrap_engine.sh: no parsing in init)."
+      print "func Load() { loadOnce.Do(load) }\n"
+      print "func load() {"
+      b = 1; next
+    }
+    { print }
+    END { if (!(a && b)) exit 1 }
+  ' "$d/frequency/frequency.go" > "$d/frequency/frequency.go.new" \
+    && mv "$d/frequency/frequency.go.new" "$d/frequency/frequency.go" || return 1
+  # matching: its init only called loadFrequencyList, which Omnimatch already calls when
+  # nothing is loaded; it now loads the lists first.
+  awk '
+    $0 == "func init() {" { skip = 3 }
+    skip > 0 { skip--; if (skip == 0) n++; next }
+    $0 == "func loadFrequencyList() {" { print; print "\tfrequency.Load()"; m++; next }
+    { print }
+    END { if (n != 1 || m != 1) exit 1 }
+  ' "$d/matching/matching.go" > "$d/matching/matching.go.new" \
+    && mv "$d/matching/matching.go.new" "$d/matching/matching.go"
+}
+
 build_cli() {
   # pkg/go.mod says `replace github.com/pulumi/pulumi/sdk/v3 => ../sdk`, so lay
   # out pkg/ and sdk/ of the same release side by side as in the upstream repo.
   # Flags as upstream .goreleaser.yml: -trimpath, tags osusergo,grpcnotrace,
   # -w -s and the version ldflag; CGO off.
-  local pkg sdk
+  local pkg sdk zx zx_version
   pkg="$(mod_dir github.com/pulumi/pulumi/pkg/v3 "v$PULUMI_VERSION")"
   sdk="$(mod_dir github.com/pulumi/pulumi/sdk/v3 "v$PULUMI_VERSION")"
   copy_mod "$pkg" "$WORK/cli/pkg"
   copy_mod "$sdk" "$WORK/cli/sdk"
+  # The zxcvbn-go the release requires (its go.mod), patched as above and put in its place.
+  zx_version="$(awk '$1 == "github.com/ccojocar/zxcvbn-go" { print $2; exit }' "$WORK/cli/pkg/go.mod")"
+  [[ -n $zx_version ]] || die "pkg/go.mod of v$PULUMI_VERSION requires no zxcvbn-go"
+  zx="$(mod_dir github.com/ccojocar/zxcvbn-go "$zx_version")"
+  copy_mod "$zx" "$WORK/cli/zxcvbn-go"
+  patch_zxcvbn_lazy "$WORK/cli/zxcvbn-go" || die "could not patch zxcvbn-go $zx_version"
+  (cd "$WORK/cli/pkg" && go mod edit -replace github.com/ccojocar/zxcvbn-go=../zxcvbn-go)
   (cd "$WORK/cli/pkg" && go build -trimpath -tags osusergo,grpcnotrace \
      -ldflags "-w -s -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
      -o "$WORK/out/pulumi" ./cmd/pulumi)
