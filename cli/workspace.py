@@ -72,18 +72,42 @@ class ReleaseStack:
         return outputs
 
     def config(self) -> dict[str, str]:
-        """The `involution:` keys as the program reads them (objects as JSON text)."""
-        prefix = f"{NAMESPACE}:"
+        """The `involution:` keys as the program reads them (objects as JSON text), secret ones
+        left out: one `pulumi config --json`, which decrypts nothing (with --show-secrets the
+        engine derives the passphrase's key, 0.2 s of CPU, for values no step needs)."""
         return {
-            key[len(prefix) :]: value.value
-            for key, value in self.stack.get_all_config().items()
+            key: value for key, value in self._config(secrets=False).items() if value is not None
+        }
+
+    def config_with_secrets(self) -> dict[str, str]:
+        """Every `involution:` key with its value, secrets decrypted: only for validating the
+        whole stack config as the program does (the analysis verbs' settings)."""
+        return {
+            key: value for key, value in self._config(secrets=True).items() if value is not None
+        }
+
+    def _config(self, *, secrets: bool) -> dict[str, str | None]:
+        """`involution:` keys -> value (None: a secret not shown)."""
+        prefix = f"{NAMESPACE}:"
+        shown = ["--show-secrets"] if secrets else []
+        listed: dict[str, dict[str, Any]] = json.loads(
+            self._pulumi("config", *shown, "--json").stdout
+        )
+        return {
+            key[len(prefix) :]: _config_text(entry)
+            for key, entry in listed.items()
             if key.startswith(prefix)
         }
 
     def apply(self, changes: Mapping[str, str | None]) -> dict[str, str | None]:
         """Set (or with None remove) keys, one `config set-all` and one `config rm-all` at most;
-        returns the previous values, for `restore`."""
-        before = self.config()
+        returns the previous values, for `restore`. A step never changes a secret (its
+        previous value is not read, so it could not be put back)."""
+        listed = self._config(secrets=False)
+        secret = sorted(key for key in changes if key in listed and listed[key] is None)
+        if secret:
+            raise ValueError(f"a step may not change the secret keys {secret}")
+        before = {key: value for key, value in listed.items() if value is not None}
         previous = {key: before.get(key) for key in changes}
         gone = [key for key, value in changes.items() if value is None and key in before]
         removed = [f"{NAMESPACE}:{key}" for key in gone]
@@ -244,6 +268,13 @@ def _refusal(summary: auto.UpdateSummary) -> bool:
 def _operations(summary: auto.UpdateSummary) -> int:
     changes = summary.resource_changes or {}
     return sum(count for op, count in changes.items() if op not in UNCHANGING)
+
+
+def _config_text(entry: Mapping[str, Any]) -> str | None:
+    """One `pulumi config --json` entry as the program reads it (its `value`: objects as JSON
+    text), None for a secret whose value was not shown."""
+    value = entry.get("value")
+    return None if value is None else str(value)
 
 
 def _program_errors(text: str) -> str:

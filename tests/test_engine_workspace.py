@@ -18,6 +18,8 @@ from tests.engine_stacks import Deployed
 
 pytestmark = pytest.mark.engine
 
+SECRET = "k9#Vw2!qZr7@Lm4x"
+
 
 def recording_root(base: Path) -> tuple[Path, Path]:
     """A folder with bin/pulumi that appends its arguments to a log, then runs the engine."""
@@ -84,3 +86,24 @@ def test_a_stack_the_backend_lacks_is_asked_of_the_engine_and_named(
     assert "no stack named 'nowhere'" in status.stderr
     assert "Traceback" not in status.stderr
     assert any("stack select" in line and "nowhere" in line for line in calls(log))
+
+
+def test_a_step_and_status_decrypt_no_secret(deployed_dev: Deployed, tmp_path: Path) -> None:
+    """A step reads the config to put it back on a refusal, status to show holds: neither needs
+    a secret, so neither asks the engine to decrypt one (`--show-secrets` derives the
+    passphrase's key and brings every secret value into the command's process)."""
+    project = deployed_dev.project
+    project.pulumi(
+        "config", "set", "--secret", "involution:redisPassword", SECRET, "--stack", "dev"
+    )
+    root, log = recording_root(tmp_path)
+    for verb in (("start", "--stack", "dev", "v1.3.0"), ("status", "--stack", "dev")):
+        result = involution(project, root, *verb)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert SECRET not in result.stdout + result.stderr
+    made = calls(log)
+    assert any(line.startswith("--non-interactive config --json") for line in made), made
+    assert not [line for line in made if "--show-secrets" in line], made
+    assert project.outputs("dev")["phase"] == "10"
+    shown = project.pulumi("config", "get", "involution:redisPassword", "--stack", "dev")
+    assert shown.stdout.strip() == SECRET
