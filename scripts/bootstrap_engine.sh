@@ -393,9 +393,24 @@ if ! stamp_ok analyzer-shim "$SHIM_KEY" "$BIN/pulumi-analyzer-policy-python"; th
   log "installed pulumi-analyzer-policy-python from sdk/v3@v$ANALYZER_SHIM_SDK_VERSION"
 fi
 
+# The plugin cache the CLI reads: $PULUMI_HOME, else .pulumi in the user's home directory of
+# the passwd database (Go's user.Current()), which is not always $HOME (sudo -E, containers
+# and CI runners that set HOME). Looking in $HOME/.pulumi there found nothing, so every call
+# of this script (every scripts/pulumi.sh) reinstalled the provider with --reinstall, removing
+# it under the engines running beside: "no resource plugin 'pulumi-resource-kubernetes'".
+pulumi_home() {
+  if [[ -n ${PULUMI_HOME:-} ]]; then
+    echo "$PULUMI_HOME"
+    return
+  fi
+  local home
+  home="$(getent passwd "$(id -u)" | cut -d: -f6 || true)"
+  echo "${home:-$HOME}/.pulumi"
+}
+
 # The plugin cache entry is what the engine uses. If it already holds this
 # version (installed by us or by anyone else) there is nothing to do.
-PLUGIN_DIR="${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-kubernetes-v$K8S_PROVIDER_VERSION"
+PLUGIN_DIR="$(pulumi_home)/plugins/resource-kubernetes-v$K8S_PROVIDER_VERSION"
 if [[ -x "$PLUGIN_DIR/pulumi-resource-kubernetes" && ! -e "$PLUGIN_DIR.partial" ]]; then
   :
 else
@@ -403,8 +418,8 @@ else
     go_env
     timed "built pulumi-resource-kubernetes $K8S_PROVIDER_VERSION" build_k8s
   fi
-  "$BIN/pulumi" plugin install resource kubernetes "$K8S_PROVIDER_VERSION" \
-    --file "$PROVIDERS/pulumi-resource-kubernetes" --reinstall >&2
+  PULUMI_HOME="$(pulumi_home)" "$BIN/pulumi" plugin install resource kubernetes \
+    "$K8S_PROVIDER_VERSION" --file "$PROVIDERS/pulumi-resource-kubernetes" --reinstall >&2
 fi
 
 log "engine ready: $BIN (pulumi v$PULUMI_VERSION, kubernetes $K8S_PROVIDER_VERSION in $(dirname "$PLUGIN_DIR"))"
