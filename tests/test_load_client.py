@@ -1,5 +1,5 @@
-"""The load clients' keep-alive GET (harness.live.load.KeepAliveClient), the instrument of every
-"no request lost" assertion, against a scripted server on a real socket: connections reused,
+"""The load clients' keep-alive GET (harness.live.keepalive.KeepAliveClient), the instrument of
+every "no request lost" assertion, against a scripted server on a real socket: connections reused,
 `Connection: close` obeyed, a stale connection retried once, a fresh or truncated failure
 never retried."""
 
@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from harness.live.load import KeepAliveClient
+from harness.live.keepalive import KeepAliveClient
 from harness.live.net import LOOPBACK
 from involution.nginx.conf import TRACK_HEADER
 

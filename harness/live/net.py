@@ -37,6 +37,6 @@ def http_get(port: int, path: str, timeout: float = 2.0) -> tuple[int, str]:
         connection.close()
 
 
-# What a reused keep-alive connection the server already closed looks like to the client
-# (http.client.RemoteDisconnected is a ConnectionResetError).
+# What a reused keep-alive connection the server already closed looks like to the client:
+# the request cannot be sent, or the answer is the end of the stream.
 STALE_CONNECTION = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
