@@ -37,7 +37,7 @@ class AnalysisUnavailableError(Exception):
 
 
 def stack_settings(release: ReleaseStack) -> Settings:
-    return parse_settings(release.config_with_secrets(), stack=release.name)
+    return parse_settings(release.config(secrets=True), stack=release.name)
 
 
 def analysis_of(settings: Settings, url_override: str | None) -> Analysis:

@@ -71,19 +71,13 @@ class ReleaseStack:
         outputs: dict[str, Any] = json.loads(self._pulumi("stack", "output", "--json").stdout)
         return outputs
 
-    def config(self) -> dict[str, str]:
-        """The `involution:` keys as the program reads them (objects as JSON text), secret ones
-        left out: one `pulumi config --json`, which decrypts nothing (with --show-secrets the
-        engine derives the passphrase's key, 0.2 s of CPU, for values no step needs)."""
+    def config(self, *, secrets: bool = False) -> dict[str, str]:
+        """The `involution:` keys as the program reads them (objects as JSON text): one
+        `pulumi config --json`. Secret keys are left out unless `secrets` (only for validating
+        the whole config as the program does, the analysis verbs' settings): decrypting makes
+        the engine derive the passphrase's key, 0.2 s of CPU, for values no step needs."""
         return {
-            key: value for key, value in self._config(secrets=False).items() if value is not None
-        }
-
-    def config_with_secrets(self) -> dict[str, str]:
-        """Every `involution:` key with its value, secrets decrypted: only for validating the
-        whole stack config as the program does (the analysis verbs' settings)."""
-        return {
-            key: value for key, value in self._config(secrets=True).items() if value is not None
+            key: value for key, value in self._config(secrets=secrets).items() if value is not None
         }
 
     def _config(self, *, secrets: bool) -> dict[str, str | None]:
