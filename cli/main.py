@@ -96,10 +96,10 @@ def run_step(release: ReleaseStack, change: steps.ConfigChange, reason: str) -> 
     """Apply the change and `pulumi up`. A refusal (nothing registered) puts the config back
     as it was; a failed update keeps what was asked for, so a retry is the same step."""
     message = f"{change.message}: {reason}" if reason else change.message
-    previous = release.apply({**change.changes, REASON_KEY: message})
+    previous, pending = release.stage({**change.changes, REASON_KEY: message})
     print(f"involution: {message} (stack {release.name})", flush=True)
     try:
-        outputs = release.up(message=message)
+        outputs = release.up(message=message, config=pending)
     except UpdateRefusedError as refusal:
         release.restore(previous)
         print(f"involution: refused, nothing changed:\n{refusal}", file=sys.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from typing import Any
 from pulumi import automation as auto
 
 from cli.engine_workspace import LazyVersionCommand, ProjectWorkspace
+from cli.update_events import EVENT_LOG_ENV, stack_outputs
 from involution.contract import NAMESPACE
 from involution.errors import CLUSTER_HEADING, CONFIG_HEADING, PATH_HEADING
 from involution.release.history import UpdateRecord
@@ -93,10 +95,13 @@ class ReleaseStack:
             if key.startswith(prefix)
         }
 
-    def apply(self, changes: Mapping[str, str | None]) -> dict[str, str | None]:
-        """Set (or with None remove) keys, one `config set-all` and one `config rm-all` at most;
-        returns the previous values, for `restore`. A step never changes a secret (its
-        previous value is not read, so it could not be put back)."""
+    def stage(
+        self, changes: Mapping[str, str | None]
+    ) -> tuple[dict[str, str | None], dict[str, str]]:
+        """Remove the keys `changes` sets to None (one `config rm-all` at most) and return the
+        previous values (for `restore`) and the keys still to set, for `up(config=...)` to save
+        as the update begins. A step never changes a secret (its previous value is not read,
+        so it could not be put back)."""
         listed = self._config(secrets=False)
         secret = sorted(key for key in changes if key in listed and listed[key] is None)
         if secret:
@@ -107,13 +112,17 @@ class ReleaseStack:
         removed = [f"{NAMESPACE}:{key}" for key in gone]
         if removed:
             self.stack.remove_all_config(removed)
-        values = {
-            f"{NAMESPACE}:{key}": auto.ConfigValue(value=value)
-            for key, value in changes.items()
-            if value is not None
-        }
-        if values:
-            self.stack.set_all_config(values)
+        pending = {key: value for key, value in changes.items() if value is not None}
+        return previous, pending
+
+    def apply(self, changes: Mapping[str, str | None]) -> dict[str, str | None]:
+        """Set (or with None remove) keys now, one `config set-all` and one `config rm-all` at
+        most; returns the previous values, for `restore`."""
+        previous, pending = self.stage(changes)
+        if pending:
+            self.stack.set_all_config(
+                {f"{NAMESPACE}:{key}": auto.ConfigValue(value=v) for key, v in pending.items()}
+            )
         return previous
 
     def restore(self, previous: Mapping[str, str | None]) -> None:
@@ -123,35 +132,53 @@ class ReleaseStack:
         """Remove a key this command set itself (so known to be there): one `config rm`."""
         self.stack.remove_config(f"{NAMESPACE}:{key}")
 
-    def up(self, message: str, on_output: Callable[[str], None] | None = None) -> dict[str, Any]:
+    def up(
+        self,
+        message: str,
+        on_output: Callable[[str], None] | None = None,
+        config: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
         """The update's outputs; UpdateRefusedError when the program refused the step (nothing
-        registered), UpdateFailedError when the update failed otherwise. `pulumi up` through
-        the Automation API's command runner, then one output read: its `Stack.up` reads the
-        outputs twice and the history once more, seconds per step the command never uses."""
+        registered), UpdateFailedError when the update failed otherwise. `config` (plain keys)
+        is saved to the stack file as the update begins (`pulumi up --config`, as `config
+        set-all` would, one command fewer). `pulumi up` through the Automation API's command
+        runner; the outputs come from its engine events (its `Stack.up` reads them twice and
+        the history once more, seconds per step the command never uses)."""
         started = datetime.now(UTC)
-        try:
-            self._pulumi(
-                "up",
-                "--yes",
-                "--skip-preview",
-                "--message",
-                message,
-                "--color",
-                "never",
-                "--exec-kind",
-                "auto.local",
-                on_output=on_output,
-            )
-        except auto.CommandError as error:
-            text = str(error)
-            changed = self.changes_since(started)
-            if any(heading in text for heading in REFUSAL_HEADINGS) and not changed:
-                raise UpdateRefusedError(_program_errors(text)) from None
-            raise UpdateFailedError(_program_errors(text), changed) from None
-        return self.outputs()
+        flags = [f"--config={NAMESPACE}:{key}={value}" for key, value in (config or {}).items()]
+        with tempfile.TemporaryDirectory(prefix="involution-up-") as folder:
+            events = Path(folder) / "events.jsonl"
+            try:
+                self._pulumi(
+                    "up",
+                    "--yes",
+                    "--skip-preview",
+                    "--message",
+                    message,
+                    "--color",
+                    "never",
+                    "--exec-kind",
+                    "auto.local",
+                    "--event-log",
+                    str(events),
+                    *flags,
+                    on_output=on_output,
+                    env=EVENT_LOG_ENV,
+                )
+            except auto.CommandError as error:
+                text = str(error)
+                changed = self.changes_since(started)
+                if any(heading in text for heading in REFUSAL_HEADINGS) and not changed:
+                    raise UpdateRefusedError(_program_errors(text)) from None
+                raise UpdateFailedError(_program_errors(text), changed) from None
+            recorded = stack_outputs(events.read_text().splitlines()) if events.exists() else None
+        return self.outputs() if recorded is None else recorded
 
     def _pulumi(
-        self, *args: str, on_output: Callable[[str], None] | None = None
+        self,
+        *args: str,
+        on_output: Callable[[str], None] | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> auto.CommandResult:
         """One `pulumi` command on this stack, in the workspace's folder and environment."""
         workspace = self.stack.workspace
@@ -159,7 +186,7 @@ class ReleaseStack:
         return workspace.pulumi_command.run(
             [*args, "--stack", self.name],
             workspace.work_dir,
-            workspace.env_vars,
+            {**workspace.env_vars, **(env or {})},
             on_output,
         )
 

@@ -62,16 +62,22 @@ class _Walker:
         self.project = project
         self.steps: list[Step] = []
 
-    def record(self, name: str, command: str, code: int, output: str) -> None:
+    def record(
+        self, name: str, command: str, code: int, output: str, outputs: dict[str, Any] | None = None
+    ) -> None:
+        """The step, with the stack's outputs after it (`outputs` when the step's own update
+        reported them, else `pulumi stack output`)."""
         deployed = (self.project.root / RENDERED).exists()
         documents = self.project.rendered(RENDERED) if deployed else []
+        if outputs is None:
+            outputs = self.project.outputs(STACK) if deployed else {}
         self.steps.append(
             Step(
                 name=name,
                 command=command,
                 code=code,
                 output=output,
-                outputs=self.project.outputs(STACK) if deployed else {},
+                outputs=outputs,
                 nginx_conf=self.project.rendered_nginx_conf(RENDERED) if deployed else "",
                 deployments={
                     d["metadata"]["name"]: d for d in documents if d["kind"] == "Deployment"
@@ -85,10 +91,9 @@ class _Walker:
         self.record(name, "involution " + " ".join(args), result.returncode, output)
 
     def up(self, name: str, changes: dict[str, str | None]) -> None:
-        self.project.configure(STACK, changes)
-        result = self.project.pulumi("up", "--yes", "--skip-preview", "--stack", STACK, check=False)
-        output = result.stdout + result.stderr
-        self.record(name, f"config {changes} + up", result.returncode, output)
+        update = self.project.update(STACK, changes, check=False)
+        code = update.result.returncode
+        self.record(name, f"config {changes} + up", code, update.output, update.outputs)
 
 
 def walk_dev(project: EngineProject) -> dict[str, Any]:

@@ -23,8 +23,7 @@ def deploy_dev(project: EngineProject) -> dict[str, Any]:
 
 def dev_at_10(project: EngineProject) -> None:
     deploy_dev(project)
-    project.configure("dev", {"canaryVersion": "v1.3.0", "canaryPhase": "10"})
-    project.up("dev")
+    project.update("dev", {"canaryVersion": "v1.3.0", "canaryPhase": "10"})
 
 
 GATED_NAMESPACE = "qa"  # the namespace a test's Prometheus serves the canary's series for
@@ -49,5 +48,4 @@ def gated_at_10(project: EngineProject) -> None:
         secret={"redisPassword"},
     )
     project.up("qa")
-    project.configure("qa", {"canaryVersion": "v1.3.0", "canaryPhase": "10"})
-    project.up("qa")
+    project.update("qa", {"canaryVersion": "v1.3.0", "canaryPhase": "10"})

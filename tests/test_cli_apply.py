@@ -28,7 +28,7 @@ class Recorded(ReleaseStack):
         super().__init__(name="dev", stack=None)  # type: ignore[arg-type]
         self.commands: list[tuple[str, ...]] = []
 
-    def _pulumi(self, *args: str, on_output: Any = None) -> Any:
+    def _pulumi(self, *args: str, on_output: Any = None, env: Any = None) -> Any:
         self.commands.append(args)
 
         class Result:
@@ -59,6 +59,27 @@ def test_apply_returns_what_it_changed_for_restore(monkeypatch: pytest.MonkeyPat
     previous = stack.apply({"canaryPhase": "50", "canaryVersion": None, "releaseReason": "go"})
     assert previous == {"canaryPhase": "10", "canaryVersion": "v1.3.0", "releaseReason": None}
     assert set_all == [{"involution:canaryPhase": "50", "involution:releaseReason": "go"}]
+    assert removed == [["involution:canaryVersion"]]
+
+
+def test_stage_removes_now_and_leaves_the_sets_to_the_update(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stack = Recorded()
+    removed: list[list[str]] = []
+
+    class Api:
+        def set_all_config(self, values: dict[str, Any]) -> None:
+            raise AssertionError("stage sets nothing: `pulumi up --config` does")
+
+        def remove_all_config(self, keys: list[str]) -> None:
+            removed.append(keys)
+
+    monkeypatch.setattr(stack, "stack", Api())
+    changes = {"canaryPhase": "50", "canaryVersion": None, "releaseReason": "go"}
+    previous, pending = stack.stage(changes)
+    assert previous == {"canaryPhase": "10", "canaryVersion": "v1.3.0", "releaseReason": None}
+    assert pending == {"canaryPhase": "50", "releaseReason": "go"}
     assert removed == [["involution:canaryVersion"]]
 
 

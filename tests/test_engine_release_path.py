@@ -24,20 +24,17 @@ REFUSED = "the release path refuses this step"
 def up(
     project: EngineProject, stack: str, clock: ProgramClock, **changes: str | None
 ) -> dict[str, Any]:
-    project.configure(stack, {k.replace("__", "."): v for k, v in changes.items()})
-    project.pulumi("up", "--yes", "--skip-preview", "--stack", stack, env_extra=clock.env())
-    return project.outputs(stack)
+    keys = {k.replace("__", "."): v for k, v in changes.items()}
+    return project.update(stack, keys, env_extra=clock.env()).recorded
 
 
 def refused(project: EngineProject, stack: str, clock: ProgramClock, **changes: str | None) -> str:
     """`pulumi up` fails with the program's message and changes nothing."""
     before = project.outputs(stack)
-    project.configure(stack, {k.replace("__", "."): v for k, v in changes.items()})
-    result = project.pulumi(
-        "up", "--yes", "--skip-preview", "--stack", stack, check=False, env_extra=clock.env()
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output
+    keys = {k.replace("__", "."): v for k, v in changes.items()}
+    update = project.update(stack, keys, check=False, env_extra=clock.env())
+    output = update.output
+    assert update.result.returncode != 0, output
     assert REFUSED in output, output
     assert "Traceback" not in output
     assert project.outputs(stack) == before
@@ -133,13 +130,13 @@ def test_promotion_waits_for_its_soak_then_patch_minor_and_downgrade(
 ) -> None:
     project = soaked_dev(deployed_dev)
     clock = ProgramClock()
-    up(project, "dev", clock, canaryVersion="v1.3.0", canaryPhase="10")
+    last = up(project, "dev", clock, canaryVersion="v1.3.0", canaryPhase="10")
     for phase in ("50", "100"):
-        pass_soak(clock, project.outputs("dev"))
-        up(project, "dev", clock, canaryPhase=phase)
+        pass_soak(clock, last)
+        last = up(project, "dev", clock, canaryPhase=phase)
     promote = {"stableVersion": "v1.3.0", "canaryVersion": None, "canaryPhase": "none"}
     assert f"involution:soak.100 = '{SOAK}'" in refused(project, "dev", clock, **promote)
-    pass_soak(clock, project.outputs("dev"))
+    pass_soak(clock, last)  # the refusal changed no output
     promoted = up(project, "dev", clock, **promote)
     assert (promoted["stableVersion"], promoted["releaseLog"][-1]["step"]) == ("v1.3.0", "promote")
 

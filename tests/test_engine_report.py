@@ -73,9 +73,8 @@ def setting(update: dict[str, Any], key: str) -> str | None:
 def up(
     project: EngineProject, stack: str, clock: timedelta | None = None, **changes: str | None
 ) -> None:
-    project.configure(stack, {k.replace("__", "."): v for k, v in changes.items()})
     env = shifted_clock(clock) if clock else None
-    project.pulumi("up", "--yes", "--skip-preview", "--stack", stack, env_extra=env)
+    project.update(stack, {k.replace("__", "."): v for k, v in changes.items()}, env_extra=env)
 
 
 def init_gated(project: EngineProject, stack: str, environment: str, url: str, **more: str) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from cli.engine_workspace import LazyVersionCommand
+from harness import yaml_load
 from harness.engine.project import EngineProject, engine_bin
 from harness.processes import run_bounded
 from tests.engine_stacks import Deployed
@@ -107,3 +108,33 @@ def test_a_step_and_status_decrypt_no_secret(deployed_dev: Deployed, tmp_path: P
     assert project.outputs("dev")["phase"] == "10"
     shown = project.pulumi("config", "get", "involution:redisPassword", "--stack", "dev")
     assert shown.stdout.strip() == SECRET
+
+
+def test_a_step_saves_its_config_with_its_up_and_reads_the_outputs_from_its_events(
+    deployed_dev: Deployed, tmp_path: Path
+) -> None:
+    """Four commands a step: the outputs and the config it starts from, one `pulumi up` that
+    saves the step's keys (`--config`) and logs its engine events, the reason removed. What it
+    prints of the new outputs comes from those events and is what the engine holds."""
+    project = deployed_dev.project
+    root, log = recording_root(tmp_path)
+    result = involution(project, root, "start", "--stack", "dev", "v1.3.0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    made = calls(log)
+    expected = ("stack output --json", "config --json", "up --yes", "config rm involution:rel")
+    assert len(made) == len(expected), made
+    for line, start in zip(made, expected, strict=True):
+        assert line.startswith(f"--non-interactive {start}"), made
+    up = made[2]
+    assert "--config=involution:canaryVersion=v1.3.0" in up.split(), up
+    assert "--config=involution:canaryPhase=10" in up.split(), up
+    assert "--event-log" in up.split(), up
+    held = yaml_load.load((project.root / "Pulumi.dev.yaml").read_text())["config"]
+    assert held["involution:canaryVersion"] == "v1.3.0"
+    assert "involution:releaseReason" not in held
+    outputs = project.outputs("dev")
+    assert (
+        f"dev at phase {outputs['phase']} (stable {outputs['stableWeight']}%, "
+        f"canary {outputs['canaryWeight']}%)"
+    ) in result.stdout
+    assert outputs["phase"] == "10"

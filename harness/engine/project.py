@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cli.update_events import EVENT_LOG_ENV, stack_outputs
 from harness import yaml_load
 from harness.paths import PROJECT_DIR
 from harness.processes import run_bounded
@@ -70,6 +71,24 @@ def engine_bin() -> Path:
             f"Pulumi engine not built ({', '.join(absent)}): run scripts/bootstrap_engine.sh"
         )
     return folder
+
+
+@dataclass(frozen=True)
+class Update:
+    """One `pulumi up`: what it printed and the stack outputs it left (None: it failed)."""
+
+    result: subprocess.CompletedProcess[str]
+    outputs: dict[str, Any] | None
+
+    @property
+    def output(self) -> str:
+        return self.result.stdout + self.result.stderr
+
+    @property
+    def recorded(self) -> dict[str, Any]:
+        """The outputs of an update that succeeded."""
+        assert self.outputs is not None, f"the update failed:\n{self.output}"
+        return self.outputs
 
 
 @dataclass
@@ -152,6 +171,39 @@ class EngineProject:
 
     def up(self, stack: str, *extra: str) -> subprocess.CompletedProcess[str]:
         return self.pulumi("up", "--yes", "--skip-preview", "--stack", stack, *extra)
+
+    def update(
+        self,
+        stack: str,
+        changes: Mapping[str, str | None] | None = None,
+        *,
+        check: bool = True,
+        env_extra: Mapping[str, str] | None = None,
+    ) -> Update:
+        """`pulumi config set` + `pulumi up`, as an operator runs them, in fewer commands: keys
+        removed and dotted keys by `configure`, plain keys saved by the update itself (`pulumi
+        up --config`, as the `involution` command does); the outputs read from the update's
+        engine events instead of one more `pulumi stack output`."""
+        changes = changes or {}
+        self.configure(stack, {k: v for k, v in changes.items() if v is None or "." in k})
+        flags = [
+            f"--config=involution:{key}={value}"
+            for key, value in changes.items()
+            if value is not None and "." not in key
+        ]
+        events = self.root.parent / "update-events.jsonl"
+        events.unlink(missing_ok=True)
+        result = self.pulumi(
+            *("up", "--yes", "--skip-preview", "--stack", stack, "--event-log", str(events)),
+            *flags,
+            check=check,
+            env_extra={**EVENT_LOG_ENV, **(env_extra or {})},
+        )
+        outputs = None
+        if result.returncode == 0:
+            outputs = stack_outputs(events.read_text().splitlines())
+            assert outputs is not None, f"no stack outputs in the events of {stack}'s update"
+        return Update(result, outputs)
 
     def preview_with_policies(
         self, stack: str, environment: str
