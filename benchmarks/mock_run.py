@@ -18,10 +18,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pulumi
-import pulumi_kubernetes as k8s
 from pulumi.runtime.sync_await import _sync_await
 
 from benchmarks.quick import full_or_quick, mode
+from components.kubernetes_object import CONFIG_MAP, KubernetesObject
 from harness.mockrun import MockRun, RecordingMocks
 from harness.scenarios import approval_expiring, canary_overrides, run_scenario
 
@@ -36,7 +36,7 @@ def baseline_run() -> None:
     pulumi.runtime.set_mocks(RecordingMocks(run), project="involution", stack="baseline")
 
     async def program() -> None:
-        k8s.core.v1.ConfigMap("baseline", data={"k": "v"})
+        KubernetesObject("baseline", CONFIG_MAP, metadata={}, fields={"data": {"k": "v"}})
 
     _sync_await(pulumi.runtime.stack.run_pulumi_func(program))
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
+from components.kubernetes_object import object_name
 from components.workload import (
     HttpProbes,
     Resources,
@@ -121,8 +122,8 @@ class EngineTrack(pulumi.ComponentResource):
         )
         deployment, service = workload.deployment, workload.service
 
-        self.service_name = service.metadata.apply(lambda m: m.name)
-        self.deployment_name = deployment.metadata.apply(lambda m: m.name)
+        self.service_name = object_name(service)
+        self.deployment_name = object_name(deployment)
         self.replicas = pulumi.Output.from_input(args.replicas)
         self.version = pulumi.Output.from_input(args.version.tag)
         self.service = service

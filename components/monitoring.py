@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
+from components.kubernetes_object import CONFIG_MAP, SECRET, KubernetesObject, custom_kind
 from components.secrets import secret_output
 from components.workload import recommended_labels
 from involution.alert_rules import RuleContext, rule_groups
@@ -154,18 +154,24 @@ class Monitoring(pulumi.ComponentResource):
         }
 
         def monitor(part: str, app: str, port: str, target_labels: list[str]) -> None:
-            k8s.apiextensions.CustomResource(
+            KubernetesObject(
                 f"{name}-{part}-servicemonitor",
-                api_version=MONITORING_API,
-                kind="ServiceMonitor",
+                custom_kind(MONITORING_API, "ServiceMonitor"),
                 metadata={"name": app, "namespace": args.namespace, "labels": labels},
-                spec={
-                    "selector": {"matchLabels": {NAME_LABEL: app}},
-                    "namespaceSelector": {"matchNames": [args.namespace_name]},
-                    "targetLabels": target_labels,
-                    "endpoints": [
-                        {"port": port, "path": "/metrics", "interval": "15s", "honorLabels": False}
-                    ],
+                fields={
+                    "spec": {
+                        "selector": {"matchLabels": {NAME_LABEL: app}},
+                        "namespaceSelector": {"matchNames": [args.namespace_name]},
+                        "targetLabels": target_labels,
+                        "endpoints": [
+                            {
+                                "port": port,
+                                "path": "/metrics",
+                                "interval": "15s",
+                                "honorLabels": False,
+                            }
+                        ],
+                    }
                 },
                 opts=child,
             )
@@ -182,34 +188,33 @@ class Monitoring(pulumi.ComponentResource):
                 rollback_command=args.rollback_command,
             ),
         )
-        k8s.apiextensions.CustomResource(
+        KubernetesObject(
             f"{name}-rules",
-            api_version=MONITORING_API,
-            kind="PrometheusRule",
+            custom_kind(MONITORING_API, "PrometheusRule"),
             metadata={"name": "involution-release", "namespace": args.namespace, "labels": labels},
-            spec=groups,
+            fields={"spec": groups},
             opts=child,
         )
 
         if args.alerting.has_receivers:
-            secret = k8s.core.v1.Secret(
+            secret = KubernetesObject(
                 f"{name}-alerting-secret",
+                SECRET,
                 metadata={"name": ALERTING_SECRET, "namespace": args.namespace, "labels": labels},
-                type="Opaque",
-                string_data=alerting_secret_data(args.alerting),
+                fields={"type": "Opaque", "stringData": alerting_secret_data(args.alerting)},
                 opts=child,
             )
-            k8s.apiextensions.CustomResource(
+            KubernetesObject(
                 f"{name}-alertmanager-config",
-                api_version=ALERTMANAGER_API,
-                kind="AlertmanagerConfig",
+                custom_kind(ALERTMANAGER_API, "AlertmanagerConfig"),
                 metadata={"name": "involution", "namespace": args.namespace, "labels": labels},
-                spec=alertmanager_spec(args.alerting),
+                fields={"spec": alertmanager_spec(args.alerting)},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]),
             )
 
-        k8s.core.v1.ConfigMap(
+        KubernetesObject(
             f"{name}-dashboard",
+            CONFIG_MAP,
             metadata={
                 "name": "involution-canary-dashboard",
                 "namespace": args.namespace,
@@ -217,7 +222,11 @@ class Monitoring(pulumi.ComponentResource):
                 "labels": {**labels, "grafana_dashboard": "1"},
                 "annotations": {"grafana_folder": "Involution"},
             },
-            data={"involution-canary.json": dashboard_json(m, args.namespace_name, args.instance)},
+            fields={
+                "data": {
+                    "involution-canary.json": dashboard_json(m, args.namespace_name, args.instance)
+                }
+            },
             opts=child,
         )
         self.rule_names = pulumi.Output.from_input(

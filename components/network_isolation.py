@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
+from components.kubernetes_object import NETWORK_POLICY, KubernetesObject
 from components.workload import recommended_labels
 from involution.config.network import NetworkSettings
 from involution.names import (
@@ -127,10 +127,11 @@ class NetworkIsolation(pulumi.ComponentResource):
         names: list[str] = []
 
         def policy(policy_name: str, spec: dict[str, Any]) -> None:
-            k8s.networking.v1.NetworkPolicy(
+            KubernetesObject(
                 f"{name}-{policy_name}",
+                NETWORK_POLICY,
                 metadata={"name": policy_name, "namespace": args.namespace, "labels": labels},
-                spec=spec,
+                fields={"spec": spec},
                 opts=child,
             )
             names.append(policy_name)

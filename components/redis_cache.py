@@ -6,8 +6,14 @@ import hashlib
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
 
+from components.kubernetes_object import (
+    CONFIG_MAP,
+    NETWORK_POLICY,
+    SECRET,
+    KubernetesObject,
+    object_name,
+)
 from components.secrets import secret_output
 from components.workload import (
     Resources,
@@ -99,13 +105,16 @@ class RedisCache(pulumi.ComponentResource):
         )
         if settings.password is not None:
             password = secret_output(settings.password)
-            k8s.core.v1.Secret(
+            KubernetesObject(
                 f"{name}-auth",
+                SECRET,
                 metadata={"name": AUTH_SECRET_NAME, "namespace": args.namespace, "labels": labels},
-                type="Opaque",
-                string_data={
-                    PASSWORD_KEY: password,
-                    AUTH_CONF_KEY: password.apply(auth_conf),
+                fields={
+                    "type": "Opaque",
+                    "stringData": {
+                        PASSWORD_KEY: password,
+                        AUTH_CONF_KEY: password.apply(auth_conf),
+                    },
                 },
                 opts=child,
             )
@@ -130,16 +139,17 @@ class RedisCache(pulumi.ComponentResource):
                 }
             )
 
-        config_map = k8s.core.v1.ConfigMap(
+        config_map = KubernetesObject(
             f"{name}-conf",
+            CONFIG_MAP,
             metadata={"namespace": args.namespace, "labels": labels},
-            data={"redis.conf": conf_text},
+            fields={"data": {"redis.conf": conf_text}},
             opts=child,
         )
         volumes.append(
             {
                 "name": "redis-conf",
-                "configMap": {"name": config_map.metadata.apply(lambda m: m.name)},
+                "configMap": {"name": object_name(config_map)},
             }
         )
         memory_limit = f"{settings.container_memory_limit_mb}Mi"
@@ -184,21 +194,24 @@ class RedisCache(pulumi.ComponentResource):
             ports=[{"name": "redis", "port": REDIS_PORT, "targetPort": "redis"}],
             opts=child,
         )
-        k8s.networking.v1.NetworkPolicy(
+        KubernetesObject(
             f"{name}-network-policy",
+            NETWORK_POLICY,
             metadata=metadata,
-            spec={
-                "podSelector": {"matchLabels": selector},
-                "policyTypes": ["Ingress"],
-                "ingress": [
-                    {
-                        "from": [
-                            {"podSelector": {"matchLabels": {NAME_LABEL: app}}}
-                            for app in CLIENT_APPS
-                        ],
-                        "ports": [{"protocol": "TCP", "port": REDIS_PORT}],
-                    }
-                ],
+            fields={
+                "spec": {
+                    "podSelector": {"matchLabels": selector},
+                    "policyTypes": ["Ingress"],
+                    "ingress": [
+                        {
+                            "from": [
+                                {"podSelector": {"matchLabels": {NAME_LABEL: app}}}
+                                for app in CLIENT_APPS
+                            ],
+                            "ports": [{"protocol": "TCP", "port": REDIS_PORT}],
+                        }
+                    ],
+                }
             },
             opts=child,
         )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.kubernetes_object import object_name
 from components.workload import (
     HttpProbes,
     Resources,
@@ -86,6 +87,6 @@ class TimeResolver(pulumi.ComponentResource):
             ports=[{"name": "http", "port": RESOLVER_PORT, "targetPort": "http"}],
             opts=child,
         ).service
-        self.service_name = service.metadata.apply(lambda m: m.name)
+        self.service_name = object_name(service)
         self.url = pulumi.Output.from_input(resolver_url())
         self.register_outputs({"service_name": self.service_name, "url": self.url})

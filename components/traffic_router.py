@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_kubernetes as k8s
 
+from components.kubernetes_object import CONFIG_MAP, KubernetesObject, object_name
 from components.workload import (
     HttpProbes,
     Resources,
@@ -80,13 +80,14 @@ class TrafficRouter(pulumi.ComponentResource):
         )
 
         # Auto-named: every new split is a new ConfigMap, so pods never see a half-updated file.
-        config_map = k8s.core.v1.ConfigMap(
+        config_map = KubernetesObject(
             f"{name}-nginx-conf",
+            CONFIG_MAP,
             metadata={"namespace": args.namespace, "labels": labels},
-            data={CONFIG_KEY: conf},
+            fields={"data": {CONFIG_KEY: conf}},
             opts=child,
         )
-        config_map_name = config_map.metadata.apply(lambda m: m.name)
+        config_map_name = object_name(config_map)
 
         metadata = {"name": ROUTER_NAME, "namespace": args.namespace, "labels": labels}
         container = {
@@ -144,7 +145,7 @@ class TrafficRouter(pulumi.ComponentResource):
             opts=child,
         ).service
 
-        self.service_name = service.metadata.apply(lambda m: m.name)
+        self.service_name = object_name(service)
         self.config_sha256 = pulumi.Output.from_input(checksum)
         self.nginx_conf = pulumi.Output.from_input(conf)
         self.register_outputs(

@@ -12,8 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
+from components.kubernetes_object import (
+    DEPLOYMENT,
+    POD_DISRUPTION_BUDGET,
+    SERVICE,
+    KubernetesObject,
+)
 from involution.names import (
     COMPONENT_LABEL,
     INSTANCE_LABEL,
@@ -194,12 +199,13 @@ def cluster_service(
     selector: Mapping[str, str],
     ports: list[dict[str, Any]],
     opts: pulumi.ResourceOptions,
-) -> k8s.core.v1.Service:
+) -> KubernetesObject:
     """A ClusterIP Service: nothing of the release is exposed outside the cluster by itself."""
-    return k8s.core.v1.Service(
+    return KubernetesObject(
         name,
-        metadata=dict(metadata),
-        spec={"type": "ClusterIP", "selector": dict(selector), "ports": ports},
+        SERVICE,
+        metadata=metadata,
+        fields={"spec": {"type": "ClusterIP", "selector": dict(selector), "ports": ports}},
         opts=opts,
     )
 
@@ -210,13 +216,14 @@ def disruption_budget(
     metadata: Mapping[str, Any],
     selector: Mapping[str, str],
     opts: pulumi.ResourceOptions,
-) -> k8s.policy.v1.PodDisruptionBudget:
+) -> KubernetesObject:
     """maxUnavailable 1: node drains go one pod at a time and are never blocked outright,
     which `minAvailable` would do to a single-replica workload."""
-    return k8s.policy.v1.PodDisruptionBudget(
+    return KubernetesObject(
         name,
-        metadata=dict(metadata),
-        spec={"maxUnavailable": 1, "selector": {"matchLabels": dict(selector)}},
+        POD_DISRUPTION_BUDGET,
+        metadata=metadata,
+        fields={"spec": {"maxUnavailable": 1, "selector": {"matchLabels": dict(selector)}}},
         opts=opts,
     )
 
@@ -250,9 +257,9 @@ def rollout_complete(replicas: int) -> str:
 class ServedWorkload:
     """A Deployment behind a ClusterIP Service of the same name, with its disruption budget."""
 
-    deployment: k8s.apps.v1.Deployment
-    service: k8s.core.v1.Service
-    disruption_budget: k8s.policy.v1.PodDisruptionBudget
+    deployment: KubernetesObject
+    service: KubernetesObject
+    disruption_budget: KubernetesObject
 
 
 def served_workload(
@@ -274,10 +281,11 @@ def served_workload(
         **(deployment_annotations or {}),
         WAIT_FOR_ANNOTATION: rollout_complete(replicas),
     }
-    deployment = k8s.apps.v1.Deployment(
+    deployment = KubernetesObject(
         f"{name}-deployment",
+        DEPLOYMENT,
         metadata=deployment_metadata,
-        spec=deployment_spec(replicas=replicas, selector=selector, template=template),
+        fields={"spec": deployment_spec(replicas=replicas, selector=selector, template=template)},
         opts=deployment_opts or opts,
     )
     service = cluster_service(

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.canary_release import CanaryRelease, CanaryReleaseArgs
+from components.kubernetes_object import NAMESPACE_KIND, KubernetesObject, object_name
 from components.monitoring import Monitoring, MonitoringArgs
 from components.network_isolation import NetworkIsolation, NetworkIsolationArgs
 from components.redis_cache import RedisCache, RedisCacheArgs
@@ -74,8 +75,9 @@ def deploy(now: datetime | None = None) -> dict[str, Any]:
         pulumi.log.warn(warning)
 
     provider = kubernetes_provider(settings)
-    namespace = k8s.core.v1.Namespace(
+    namespace = KubernetesObject(
         "namespace",
+        NAMESPACE_KIND,
         metadata={
             "name": settings.namespace,
             "labels": {
@@ -87,7 +89,7 @@ def deploy(now: datetime | None = None) -> dict[str, Any]:
         },
         opts=pulumi.ResourceOptions(provider=provider),
     )
-    namespace_name = namespace.metadata.apply(lambda m: m.name)
+    namespace_name = object_name(namespace)
     on_cluster = pulumi.ResourceOptions(providers=[provider])
 
     TimeResolver(
