@@ -71,7 +71,8 @@ typecheck: venv
 	$(BIN)/mypy policies
 
 # Every layer in one run (under CI=true the cluster layer too; elsewhere it runs when `make
-# cluster` is up, else one skipped test says how to get it), with coverage from all workers.
+# cluster` is up, else one skipped test says how to get it), with coverage from all workers of
+# the layers that run the product's code in process (harness/layers.py, `covered`).
 test-all: venv
 	$(PYTEST) --cov --cov-report=term tests
 	$(BIN)/coverage report --include='components/*' --fail-under=90

@@ -1,5 +1,6 @@
 """The layers as pytest sees them (harness/layers.py): markers, one layer per test, a ceiling
-per test, a layer that cannot run here said once, and the slowest layers scheduled first.
+per test, coverage where it is measured, a layer that cannot run here said once, and the
+slowest layers scheduled first.
 
 Loaded by tests/conftest.py as a plugin. Under xdist the decisions that change what is
 collected are taken once, by the controller before its workers start, and handed to them in
@@ -99,9 +100,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     the runs that would have selected it."""
     _check_one_layer_each(items)
     for item in items:
+        (name,) = layers_of(item)
         if item.get_closest_marker("timeout") is None:
-            (name,) = layers_of(item)
             item.add_marker(pytest.mark.timeout(layer(name).timeout))
+        if not layer(name).covered:
+            item.add_marker(pytest.mark.no_cover)  # pytest-cov pauses its tracer
 
 
 class _AfterSelection:
