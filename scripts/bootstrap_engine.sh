@@ -131,7 +131,7 @@ copy_mod() { mkdir -p "$(dirname "$2")" && cp -R "$1" "$2" && chmod -R u+w "$2";
 
 # ------------------------------------------------------- 1. pulumi CLI -------
 CLI_KEY="pulumi v$PULUMI_VERSION+lazy-zxcvbn"
-LH_KEY="pulumi-language-python sdk/v3@v$LANGHOST_SDK_VERSION+programinfo-compat+package-list, exec from sdk/v3@v$PULUMI_VERSION"
+LH_KEY="pulumi-language-python sdk/v3@v$LANGHOST_SDK_VERSION+programinfo-compat+pulumi-package-list, exec from sdk/v3@v$PULUMI_VERSION"
 
 # A pulumi at exactly the pinned version already on PATH (an upstream install on
 # a laptop) is copied in instead of building; so are the upstream python host
@@ -305,15 +305,34 @@ patch_langhost_main() {
 
 # GetRequiredPlugins finds the Pulumi packages of the venv with `python -m pip list -v
 # --format json`, on every `up` and `preview`: 0.44 s of a 2.4 s `up`, almost all of it pip's
-# own import. The same list (name, version, location: all the host reads) comes from
-# importlib.metadata in 0.09 s, on the same interpreter and sys.path.
+# own import. The host keeps only the packages named pulumi-* or holding
+# <module>/pulumi-plugin.json, and reads their name, version and location: this script lists
+# those, from the dist-info folder names on sys.path, and parses the metadata of those alone
+# (importlib.metadata over every package of the venv was 0.11 s of CPU, this 0.05 s), on the
+# same interpreter and sys.path.
 write_package_list_compat() {
   cat > "$1" <<'GO'
-// Added by scripts/bootstrap_engine.sh: `pip list -v --format json` without pip's start-up.
+// Added by scripts/bootstrap_engine.sh: `pip list -v --format json` without pip's start-up,
+// of the packages the host keeps (isPulumiPackage): named pulumi*, or with pulumi-plugin.json.
 package main
 
-const packageListScript = `import importlib.metadata as m, json
-print(json.dumps([{"name": d.metadata["Name"], "version": d.version, "location": str(d.locate_file(""))} for d in m.distributions() if d.metadata["Name"]]))`
+const packageListScript = `import importlib.metadata as m, json, os, sys
+names = set()
+for entry in sys.path:
+    try:
+        listing = os.listdir(entry or ".")
+    except OSError:
+        continue
+    for item in listing:
+        stem, _, suffix = item.rpartition(".")
+        name = stem.split("-", 1)[0]
+        plugin = os.path.join(entry or ".", name, "pulumi-plugin.json")
+        if suffix in ("dist-info", "egg-info") and (
+            name.lower().startswith("pulumi") or os.path.exists(plugin)
+        ):
+            names.add(name)
+found = [m.distribution(name) for name in sorted(names)]
+print(json.dumps([{"name": d.metadata["Name"], "version": d.version, "location": str(d.locate_file(""))} for d in found if d.metadata["Name"]]))`
 GO
 }
 

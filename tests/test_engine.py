@@ -4,6 +4,8 @@ and bad config stopped with the program's own message."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from harness.engine.project import EngineProject
@@ -45,6 +47,23 @@ def test_the_language_host_asks_the_venvs_python_for_its_version(deployed_dev: D
     about = deployed_dev.project.pulumi("about", "--stack", "dev").stdout
     venv_bin = PROJECT_DIR / "venv" / "bin"
     assert f"executable='{venv_bin}/python3'" in about, about
+
+
+def test_the_language_host_names_the_providers_of_the_venvs_packages(
+    deployed_dev: Deployed,
+) -> None:
+    """The host's GetRequiredPlugins reads the venv's Pulumi packages with our package list
+    (scripts/bootstrap_engine.sh, in place of `pip list`): each provider SDK pinned in
+    requirements.txt brings its plugin at the SDK's version, and nothing else is required."""
+    about = json.loads(deployed_dev.project.pulumi("about", "--json", "--stack", "dev").stdout)
+    required = {(p["name"], p["version"]) for p in about["plugins"] if p["kind"] == "resource"}
+    pinned = dict(
+        line.split("==", 1)
+        for line in (PROJECT_DIR / "requirements.txt").read_text().splitlines()
+        if line.startswith("pulumi-") and "==" in line
+    )
+    expected = {(name.removeprefix("pulumi-"), pin.split()[0]) for name, pin in pinned.items()}
+    assert required == expected, about["plugins"]
 
 
 def test_the_engine_refuses_a_plaintext_value_that_looks_like_a_secret(
