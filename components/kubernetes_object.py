@@ -7,7 +7,8 @@ for seven kinds the program builds from plain dicts anyway (a quarter of the pro
 start). An object registered here is the one those classes register: the same type token,
 `apiVersion` and `kind`, the fields as given, a Secret's data made secret the same way. State,
 diffs, rendered manifests and the policy pack cannot tell them apart (tests/test_golden.py
-holds the rendered manifests; tests/test_kubernetes_object.py the registrations).
+holds every registration of the program; tests/test_kubernetes_object.py each kind against
+its typed class).
 """
 
 from __future__ import annotations
