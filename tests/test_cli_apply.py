@@ -1,6 +1,7 @@
-"""ReleaseStack.apply, the step's config change and its way back, on a recorded command
-runner: the previous values it returns, one `config set-all` and one `config rm-all`, and a
-change that would touch a secret refused before any command."""
+"""ReleaseStack.stage and apply, the step's config change and its way back, on a recorded
+command runner: the previous values they return, one `config rm-all` (and for apply one
+`config set-all`; a step's sets go with its `pulumi up --config`), and a change that would
+touch a secret refused before any command."""
 
 from __future__ import annotations
 
