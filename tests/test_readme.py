@@ -206,6 +206,21 @@ def test_the_involution_verbs_answer_in_every_shell(walked: Walked, shell: str) 
         assert result.returncode in (0, 4), f"{shell}: {command} exited {result.returncode}"
 
 
+def test_the_engine_of_pulumi_sh_collects_no_garbage_unless_told(walked: Walked) -> None:
+    """scripts/pulumi.sh gives the engine scripts/lib/go_runtime.env's Go settings, as the
+    suite does its own (so the suite's variables are dropped here); `gctrace` prints a line
+    per collection. An operator's own GOGC is kept."""
+    collections = {}
+    for given in ("", "GOGC=100"):
+        result = walked.clone.bash(
+            f"env -u GOGC -u GOMEMLIMIT {given} GODEBUG=gctrace=1 scripts/pulumi.sh version"
+        )
+        assert result.returncode == 0, result.stderr
+        collections[given] = [n for n in result.stderr.splitlines() if n.startswith("gc ")]
+    assert collections[""] == []
+    assert collections["GOGC=100"], "the operator's GOGC=100 was not kept"
+
+
 def test_a_nested_pulumi_wrapper_is_refused_at_once(walked: Walked) -> None:
     started = time.monotonic()
     result = run_detached(

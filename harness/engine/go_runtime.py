@@ -4,14 +4,28 @@ The engine's Go processes (CLI, language host, provider: some 800 a run) live a 
 collecting no garbage until the heap nears 1 GiB takes 0.2 s of CPU off each `pulumi up` (a dev
 `up` peaks at 0.22 GB). Daemons that live for minutes (Prometheus, the local cluster's API
 servers) keep the runtime's own defaults, or a heap left to grow would only be collected at
-the limit. A caller's own GOGC or GOMEMLIMIT is kept everywhere.
+the limit. A caller's own GOGC or GOMEMLIMIT is kept everywhere. The settings are those
+scripts/pulumi.sh gives an operator's engine (scripts/lib/go_runtime.env), so the suite times
+the engine as it runs for its users.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
 
-SHORT_LIVED = {"GOGC": "off", "GOMEMLIMIT": "1GiB"}
+from harness.paths import PROJECT_DIR
+
+# The settings' one home, which scripts/pulumi.sh reads too (an operator's engine runs so).
+SETTINGS_FILE = PROJECT_DIR / "scripts" / "lib" / "go_runtime.env"
+
+
+def _settings() -> dict[str, str]:
+    lines = SETTINGS_FILE.read_text().splitlines()
+    pairs = [line.split("=", 1) for line in lines if line.startswith("GO") and "=" in line]
+    return {key: value for key, value in pairs}
+
+
+SHORT_LIVED = _settings()
 # Set beside SHORT_LIVED, so a daemon's environment can tell the suite's setting from a caller's.
 MARK = "INVOLUTION_SUITE_GO_RUNTIME"
 
