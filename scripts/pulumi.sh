@@ -29,12 +29,15 @@ cd "$ROOT"
 . scripts/env.sh
 ENGINE="$(scripts/bootstrap_engine.sh --print-bin)/pulumi"
 [[ -x $ENGINE ]] || { echo "pulumi.sh: no engine at $ENGINE: run scripts/bootstrap_engine.sh" >&2; exit 1; }
-# The engine's Go runtime (scripts/lib/go_runtime.env), unless the caller tunes it already.
-if [[ -z ${GOGC:-} && -z ${GOMEMLIMIT:-} ]]; then
-  while IFS='=' read -r key value; do
-    if [[ $key =~ ^GO[A-Z]+$ ]]; then export "$key=$value"; fi
-  done < scripts/lib/go_runtime.env
-fi
+# The engine's Go runtime (scripts/lib/go_runtime.env), unless the caller sets any of its keys.
+go_runtime=()
+while IFS='=' read -r key value; do
+  if [[ $key =~ ^GO[A-Z]+$ ]]; then
+    if [[ -n ${!key+set} ]]; then go_runtime=(); break; fi
+    go_runtime+=("$key=$value")
+  fi
+done < scripts/lib/go_runtime.env
+if [[ ${#go_runtime[@]} -gt 0 ]]; then export "${go_runtime[@]}"; fi
 # The language host asks the first `python3` on PATH for its version when it starts, beside
 # the venv's interpreter that runs the program: with the venv first, that is the same Python
 # and no version manager's shim runs on every `up` and `preview` (pyenv's: ~40 processes).

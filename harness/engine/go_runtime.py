@@ -11,6 +11,7 @@ the engine as it runs for its users.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, MutableMapping
 
 from harness.paths import PROJECT_DIR
@@ -20,9 +21,9 @@ SETTINGS_FILE = PROJECT_DIR / "scripts" / "lib" / "go_runtime.env"
 
 
 def _settings() -> dict[str, str]:
-    lines = SETTINGS_FILE.read_text().splitlines()
-    pairs = [line.split("=", 1) for line in lines if line.startswith("GO") and "=" in line]
-    return {key: value for key, value in pairs}
+    """KEY=VALUE lines whose key is a Go runtime variable, as scripts/pulumi.sh reads them."""
+    pairs = (line.partition("=") for line in SETTINGS_FILE.read_text().splitlines())
+    return {key: value for key, _, value in pairs if re.fullmatch(r"GO[A-Z]+", key)}
 
 
 SHORT_LIVED = _settings()
