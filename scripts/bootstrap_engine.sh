@@ -112,6 +112,7 @@ go_env() {
   # needing Go 1.27 would need GOTOOLCHAIN=go1.27.3 (served by the proxy).
   export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
   WORK="$(mktemp -d "${TMPDIR:-/tmp}/involution-engine-build.XXXXXX")"
+  mkdir -p "$WORK/out"
   trap 'chmod -R u+w "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
   GO_READY=true
 }
@@ -390,12 +391,23 @@ build_k8s() {
 }
 
 # ------------------------------------------------------------------ main -----
+# The CLI builds in the background while the language host and the provider build here: one
+# `go build` leaves a core idle while it links, downloads or waits on a package the others
+# need (the two share few compiled packages: the provider is on sdk/v3 v3.215.0).
+cli_build=""
 if ! stamp_ok pulumi "$CLI_KEY" "$BIN/pulumi"; then
   if ! cli_from_path; then
     go_env
-    timed "built pulumi v$PULUMI_VERSION" build_cli
+    timed "built pulumi v$PULUMI_VERSION" build_cli &
+    cli_build=$!
   fi
 fi
+# cli_built: the background build of the CLI, if any, has ended well.
+cli_built() {
+  [[ -z $cli_build ]] && return 0
+  wait "$cli_build" || die "the build of pulumi v$PULUMI_VERSION failed"
+  cli_build=""
+}
 
 if ! stamp_ok langhost "$LH_KEY" "$BIN/pulumi-language-python" "$BIN/pulumi-language-python-exec"; then
   go_env
@@ -437,9 +449,11 @@ else
     go_env
     timed "built pulumi-resource-kubernetes $K8S_PROVIDER_VERSION" build_k8s
   fi
+  cli_built
   PULUMI_HOME="$(pulumi_home)" "$BIN/pulumi" plugin install resource kubernetes \
     "$K8S_PROVIDER_VERSION" --file "$PROVIDERS/pulumi-resource-kubernetes" --reinstall >&2
 fi
 
+cli_built
 log "engine ready: $BIN (pulumi v$PULUMI_VERSION, kubernetes $K8S_PROVIDER_VERSION in $(dirname "$PLUGIN_DIR"))"
 echo "$BIN"

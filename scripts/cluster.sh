@@ -78,12 +78,6 @@ mkdir -p "$BIN" "$STAMPS"
 
 K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 K8S_KEY="k8s.io/kubernetes v$K8S_VERSION, staging v0.${K8S_VERSION#1.}, CGO_ENABLED=0"
-build_kubernetes() {
-  kubernetes_binaries "$K8S_VERSION" "$WORK/out" "${K8S_BINARIES[@]}"
-  local b
-  for b in "${K8S_BINARIES[@]}"; do install_file "$WORK/out/$b" "$BIN/$b"; done
-  stamp_write kubernetes "$K8S_KEY"
-}
 
 ETCD_KEY="go.etcd.io/etcd/server/v3 v$ETCD_VERSION, CGO_ENABLED=0"
 build_etcd() {
@@ -95,21 +89,21 @@ build_etcd() {
   stamp_write etcd "$ETCD_KEY"
 }
 
-# The control plane here, the node's binaries (node.sh build) beside it: two cold builds at
-# once keep both cores busy while either waits on downloads.
+# The node's binaries (node.sh build) and etcd side by side; the control plane's binaries are
+# built with kubelet and kube-proxy in one `go build` (they share most of their packages).
 build_all() {
-  local t0=$SECONDS node_pid
-  "$ROOT/scripts/node.sh" build &
+  local t0=$SECONDS node_pid k8s_bins=() b with=()
+  for b in "${K8S_BINARIES[@]}"; do k8s_bins+=("$BIN/$b"); done
+  stamp_ok kubernetes "$K8S_KEY" "${k8s_bins[@]}" || with=("${K8S_BINARIES[@]}")
+  "$ROOT/scripts/node.sh" build "${with[@]}" &
   node_pid=$!
   if ! stamp_ok etcd "$ETCD_KEY" "$BIN/etcd"; then
     go_env; timed "built etcd v$ETCD_VERSION" build_etcd
   fi
-  local k8s_bins=() b
-  for b in "${K8S_BINARIES[@]}"; do k8s_bins+=("$BIN/$b"); done
-  if ! stamp_ok kubernetes "$K8S_KEY" "${k8s_bins[@]}"; then
-    go_env; timed "built kubernetes v$K8S_VERSION (${K8S_BINARIES[*]})" build_kubernetes
-  fi
   wait "$node_pid" || die "the node's build failed"
+  if [[ ${#with[@]} -gt 0 ]]; then
+    stamp_write kubernetes "$K8S_KEY"
+  fi
   log "binaries ready in $((SECONDS - t0))s: $BIN"
 }
 

@@ -3,7 +3,8 @@
 # machine, pods on a CNI bridge, images built locally (scripts/images.sh). scripts/cluster.sh
 # runs it after the control plane; run alone it expects the API server of cluster.sh.
 #
-# Usage:  scripts/node.sh build      # kubelet, kube-proxy, CoreDNS, crane (cached)
+# Usage:  scripts/node.sh build      # kubelet, kube-proxy, CoreDNS, crane (cached); more
+#                                    # k8s.io/kubernetes binaries named after it in kubelet's build
 #         scripts/node.sh packages   # Debian's containerd, runc, CNI plugins, iptables, conntrack
 #         scripts/node.sh up         # start the node (packages, images, processes); waits for Ready
 #         scripts/node.sh down       # stop it and leave nothing behind (see below)
@@ -42,19 +43,40 @@ STAMPS="$CLUSTER_HOME/stamps"
 
 NODE_BINARIES=(kubelet kube-proxy)
 NODE_KEY="k8s.io/kubernetes v$K8S_VERSION (kubelet kube-proxy), staging v0.${K8S_VERSION#1.}, CGO_ENABLED=0"
-COREDNS_KEY="github.com/coredns/coredns v$COREDNS_VERSION, CGO_ENABLED=0"
+# CoreDNS with the plugins of a kube-dns Corefile (kubeadm's: errors, health, ready, kubernetes,
+# prometheus, forward, cache, loop, reload, loadbalance) and bind and log, the way CoreDNS
+# documents a build with fewer plugins: a main package importing coremain and those plugins
+# (its own main imports all 60, the cloud SDKs of route53, azure and clouddns, tracing's and
+# etcd's clients among them, which were most of its cold build). Package folders under
+# github.com/coredns/coredns/plugin/ (the prometheus directive is plugin/metrics).
+COREDNS_PLUGINS=(bind cache errors forward health kubernetes loadbalance log loop metrics ready reload)
+COREDNS_KEY="github.com/coredns/coredns v$COREDNS_VERSION (plugins ${COREDNS_PLUGINS[*]}), CGO_ENABLED=0"
 CRANE_KEY="github.com/google/go-containerregistry/cmd/crane v$CRANE_VERSION, CGO_ENABLED=0"
 
+# build_node_binaries [BINARY...]: kubelet, kube-proxy and the other k8s.io/kubernetes/cmd
+# binaries named (cluster.sh's control plane) in one `go build`, which compiles the packages
+# they share once; two builds side by side compiled each of them twice.
 build_node_binaries() {
-  kubernetes_binaries "$K8S_VERSION" "$WORK/node-out" "${NODE_BINARIES[@]}"
-  local b
-  for b in "${NODE_BINARIES[@]}"; do install_file "$WORK/node-out/$b" "$BIN/$b"; done
+  local b all=("${NODE_BINARIES[@]}" "$@")
+  kubernetes_binaries "$K8S_VERSION" "$WORK/node-out" "${all[@]}"
+  for b in "${all[@]}"; do install_file "$WORK/node-out/$b" "$BIN/$b"; done
   stamp_write kubernetes-node "$NODE_KEY"
 }
 
 build_coredns() {
-  go_binary "github.com/coredns/coredns@v$COREDNS_VERSION" github.com/coredns/coredns \
-    "$WORK/coredns.bin" "-s -w -X github.com/coredns/coredns/coremain.GitCommit=v$COREDNS_VERSION"
+  local dir plugin
+  dir="$(mktemp -d "$WORK/module.XXXXXX")"
+  throwaway_module "$dir" "github.com/coredns/coredns@v$COREDNS_VERSION"
+  {
+    printf 'package main\n\nimport (\n\t"github.com/coredns/coredns/coremain"\n'
+    for plugin in "${COREDNS_PLUGINS[@]}"; do
+      printf '\t_ "github.com/coredns/coredns/plugin/%s"\n' "$plugin"
+    done
+    printf ')\n\nfunc main() { coremain.Run() }\n'
+  } > "$dir/main.go"
+  (cd "$dir" && go build -trimpath \
+     -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=v$COREDNS_VERSION" \
+     -o "$WORK/coredns.bin" .)
   install_file "$WORK/coredns.bin" "$BIN/coredns"
   stamp_write coredns "$COREDNS_KEY"
 }
@@ -66,12 +88,15 @@ build_crane() {
   stamp_write crane "$CRANE_KEY"
 }
 
-# The three builds run side by side (their downloads overlap; Go's build cache is shared).
+# build [BINARY...]: the three builds side by side (their downloads overlap; Go's build cache
+# is shared); BINARY... are more k8s.io/kubernetes binaries to build with kubelet's.
 build() {
   local t0=$SECONDS pids=() names=() i failed=()
   mkdir -p "$BIN"
-  if ! stamp_ok kubernetes-node "$NODE_KEY" "$BIN/kubelet" "$BIN/kube-proxy"; then
-    go_env; timed "built kubelet, kube-proxy v$K8S_VERSION" build_node_binaries &
+  if [[ $# -gt 0 ]] || ! stamp_ok kubernetes-node "$NODE_KEY" "$BIN/kubelet" "$BIN/kube-proxy"
+  then
+    go_env
+    timed "built kubelet, kube-proxy${*:+, $*} v$K8S_VERSION" build_node_binaries "$@" &
     pids+=($!); names+=(kubelet)
   fi
   if ! stamp_ok coredns "$COREDNS_KEY" "$BIN/coredns"; then
@@ -674,7 +699,7 @@ usage() {
 }
 
 case "${1:-}" in
-  build) build ;;
+  build) shift; build "$@" ;;
   packages) packages ;;
   up) up ;;
   down) down ;;
