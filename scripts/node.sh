@@ -48,8 +48,8 @@ NODE_KEY="k8s.io/kubernetes v$K8S_VERSION (kubelet kube-proxy), staging v0.${K8S
 # documents a build with fewer plugins: a main package importing coremain and those plugins
 # (its own main imports all 60, the cloud SDKs of route53, azure and clouddns and the clients of
 # tracing and etcd among them: a 76 MB binary, this one 52 MB; cold beside the other builds,
-# 754 s before and 535 s after). Package folders under github.com/coredns/coredns/plugin/ (the prometheus directive is
-# plugin/metrics).
+# 754 s before and 535 s after). Package folders under github.com/coredns/coredns/plugin/
+# (the prometheus directive is plugin/metrics).
 COREDNS_PLUGINS=(bind cache errors forward health kubernetes loadbalance log loop metrics ready reload)
 COREDNS_KEY="github.com/coredns/coredns v$COREDNS_VERSION (plugins ${COREDNS_PLUGINS[*]}), CGO_ENABLED=0"
 CRANE_KEY="github.com/google/go-containerregistry/cmd/crane v$CRANE_VERSION, CGO_ENABLED=0"
