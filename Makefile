@@ -10,7 +10,10 @@ STACK ?= dev
 LAYERS := unit policy tools engine readme cluster pods
 # pytest on WORKERS processes (WORKERS=0: one process); tests that share a server or a stack
 # carry one xdist_group and stay on one worker, the slowest layers first (tests/layering.py).
-WORKERS ?= 2
+# Two for two cores, and a third when the node's layers run (CI=true, or `make cluster` up):
+# their chain of releases waits on the node's pods most of its time, and with two workers the
+# rest of the suite ran on one core beside it (the CPU 45% idle through a cold CI's tests).
+WORKERS ?= $(if $(filter true,$(CI))$(shell scripts/cluster.sh status >/dev/null 2>&1 && echo up),3,2)
 PYTEST_ARGS ?=
 PYTEST := $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadgroup --no-loadscope-reorder \
 	$(PYTEST_ARGS)
