@@ -97,6 +97,12 @@ timed() {  # timed LABEL CMD...: run CMD and log its wall time
   log "$label: $((SECONDS - t0))s"
 }
 
+# The CLI's background build (main, below), stopped when this script ends before it does.
+cli_build=""
+stop_cli_build() {
+  if [[ -n $cli_build ]]; then kill -- -"$cli_build" 2>/dev/null || true; wait "$cli_build" || true; fi
+}
+
 # ------------------------------------------------------- Go environment ------
 # Only set up when something has to be built, so a cached run needs no Go.
 GO_READY=false
@@ -113,7 +119,7 @@ go_env() {
   export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
   WORK="$(mktemp -d "${TMPDIR:-/tmp}/involution-engine-build.XXXXXX")"
   mkdir -p "$WORK/out"
-  trap 'chmod -R u+w "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
+  trap 'stop_cli_build; chmod -R u+w "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
   GO_READY=true
 }
 
@@ -394,12 +400,15 @@ build_k8s() {
 # The CLI builds in the background while the language host and the provider build here: one
 # `go build` leaves a core idle while it links, downloads or waits on a package the others
 # need (the two share few compiled packages: the provider is on sdk/v3 v3.215.0).
-cli_build=""
 if ! stamp_ok pulumi "$CLI_KEY" "$BIN/pulumi"; then
   if ! cli_from_path; then
     go_env
+    # Its own process group (job control on for this one job): a failed step here stops the
+    # whole build, `go` and its compilers included, before the work folder is removed.
+    set -m
     timed "built pulumi v$PULUMI_VERSION" build_cli &
     cli_build=$!
+    set +m
   fi
 fi
 # cli_built: the background build of the CLI, if any, has ended well.
