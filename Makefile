@@ -13,7 +13,10 @@ LAYERS := unit policy tools engine readme cluster pods
 # Two for two cores, and a third when the node's layers run (CI=true, or `make cluster` up):
 # their chain of releases waits on the node's pods most of its time, and with two workers the
 # rest of the suite ran on one core beside it (the CPU 45% idle through a cold CI's tests).
-WORKERS ?= $(if $(filter 1 true True TRUE yes Yes YES,$(strip $(CI)))$(shell scripts/cluster.sh status >/dev/null 2>&1 && echo up),3,2)
+# CI as harness.tooling.in_ci reads it.
+IN_CI = $(filter 1 true True TRUE yes Yes YES,$(strip $(CI)))
+CLUSTER_UP = $(shell scripts/cluster.sh status >/dev/null 2>&1 && echo up)
+WORKERS ?= $(if $(IN_CI)$(CLUSTER_UP),3,2)
 PYTEST_ARGS ?=
 PYTEST := $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadgroup --no-loadscope-reorder \
 	$(PYTEST_ARGS)
