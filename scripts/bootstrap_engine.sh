@@ -100,7 +100,9 @@ timed() {  # timed LABEL CMD...: run CMD and log its wall time
 # The CLI's background build (main, below), stopped when this script ends before it does.
 cli_build=""
 stop_cli_build() {
-  if [[ -n $cli_build ]]; then kill -- -"$cli_build" 2>/dev/null || true; wait "$cli_build" || true; fi
+  [[ -n $cli_build ]] || return 0
+  kill -- -"$cli_build" 2>/dev/null || true
+  wait "$cli_build" || true
 }
 
 # ------------------------------------------------------- Go environment ------
