@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.quick import full_or_quick, mode
+from cli.interrupts import let_children_hear_sigint
 from harness.cluster.local import LocalCluster, local_cluster
 from harness.cluster.pods import STACK, PodsRelease, watched_rollback
 from harness.cluster.stand_ins import CANARY_VERSION, ERRORS_VERSION
@@ -157,6 +158,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=full_or_quick(3, 1))
     args = parser.parse_args()
+    let_children_hear_sigint()  # as a background job, each `pulumi` waited 5 s more
     figures = Figures()
     try:
         cluster = local_cluster(start=False)

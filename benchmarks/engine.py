@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.quick import full_or_quick, mode
+from cli.interrupts import let_children_hear_sigint
 from harness.engine.project import EngineProject, make_project
 from harness.scenarios import TEST_ALERTING, TEST_REDIS_PASSWORD
 from harness.tooling import ToolMissing
@@ -42,6 +43,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=full_or_quick(5, 1))
     runs = parser.parse_args().runs
+    let_children_hear_sigint()  # as a background job, each `pulumi` waited 5 s more
     with tempfile.TemporaryDirectory() as folder:
         try:
             project = production_in_render_mode(Path(folder))

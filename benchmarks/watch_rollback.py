@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from benchmarks.quick import full_or_quick, mode
+from cli.interrupts import let_children_hear_sigint
 from harness.engine.project import EngineProject, engine_bin, make_project
 from harness.live.net import LOOPBACK, free_port
 from harness.live.prometheus import Scenario, TrackLoad, live_prometheus
@@ -97,6 +98,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=full_or_quick(3, 1))
     parser.add_argument("--interval", default="5s")
     args = parser.parse_args()
+    let_children_hear_sigint()  # as a background job, each `pulumi` waited 5 s more
     detections: list[float] = []
     plain: list[float] = []
     try:

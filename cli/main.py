@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from cli import analysis_verbs, exit_codes, line_verbs, report, steps
+from cli.interrupts import let_children_hear_sigint
 from cli.output import print_status
 from cli.workspace import (
     NoEngineError,
@@ -131,6 +132,7 @@ def failed_update_message(stack: str, message: str, failure: UpdateFailedError) 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    let_children_hear_sigint()  # the engine's plugins must close when `pulumi` asks
     try:
         return _verb(args)
     except NoEngineError as missing:

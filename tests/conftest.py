@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from cli.interrupts import let_children_hear_sigint
 from harness import scenarios
 from harness.engine import go_runtime
 from harness.engine.project import EngineProject, make_project
@@ -35,6 +36,9 @@ sys.dont_write_bytecode = False
 # The engine's short-lived Go processes collect no garbage below 1 GiB
 # (harness/engine/go_runtime.py).
 go_runtime.for_short_lived(os.environ)
+# Started as a background job (SIGINT ignored), every `pulumi` the suite runs waited 5 s for its
+# language host to close (cli/interrupts.py); its children hear SIGINT again.
+let_children_hear_sigint()
 
 # The layers (harness/layers.py) as markers, one per test module, with their ceilings and order.
 pytest_plugins = ("tests.layering",)
