@@ -22,6 +22,13 @@ if [[ -n ${INVOLUTION_PULUMI_WRAPPER:-} ]]; then
     "the engine's pulumi: unset INVOLUTION_PULUMI_WRAPPER only if no pulumi.sh is running" >&2
   exit 2
 fi
+# Started as a background job of a shell without job control (`pulumi up ... &` in a script),
+# this shell ignores SIGINT, cannot stop ignoring it, and the engine's plugins would inherit it:
+# `pulumi` closes them by SIGINT and waited 5 s for each (cli/interrupts.py). So once more,
+# with SIGINT at its default (coreutils' env; as it was where that option is unknown).
+if [[ $(trap -p INT) == "trap -- '' SIGINT" ]] && env --default-signal=INT true 2>/dev/null; then
+  exec env --default-signal=INT "$BASH" "${BASH_SOURCE[0]}" "$@"
+fi
 export INVOLUTION_PULUMI_WRAPPER=$$
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"

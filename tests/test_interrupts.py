@@ -29,18 +29,14 @@ CHILD_IGNORES_SIGINT = (
 CALL = "from cli.interrupts import let_children_hear_sigint\nlet_children_hear_sigint()\n"
 
 
-def _ignoring_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _run_deaf(
     argv: list[str], env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`argv` started as a shell starts a background job: SIGINT ignored."""
+    """`argv` started as a shell starts a background job: SIGINT ignored (by coreutils' `env`:
+    a `preexec_fn` forks this process, whose gRPC threads crash such a child)."""
     return subprocess.run(
-        argv,
+        ["env", "--ignore-signal=INT", *argv],
         check=False,
-        preexec_fn=_ignoring_sigint,
         capture_output=True,
         text=True,
         timeout=60,
