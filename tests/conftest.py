@@ -17,7 +17,7 @@ import pytest
 
 from cli.interrupts import let_children_hear_sigint
 from harness import scenarios
-from harness.engine import go_runtime
+from harness.engine import go_runtime, pulumi_home
 from harness.engine.project import EngineProject, make_project
 from harness.engine.templates import Templates
 from harness.mockrun import MockRun
@@ -36,6 +36,9 @@ sys.dont_write_bytecode = False
 # The engine's short-lived Go processes collect no garbage below 1 GiB
 # (harness/engine/go_runtime.py).
 go_runtime.for_short_lived(os.environ)
+# The engine's logs of this run in a home of its own, not read again by every later command
+# (harness/engine/pulumi_home.py); the plugin cache stays the user's.
+pulumi_home.use_private_home(os.environ)
 # Started as a background job (SIGINT ignored), every `pulumi` the suite runs waited 5 s for its
 # language host to close (cli/interrupts.py); its children hear SIGINT again.
 let_children_hear_sigint()
