@@ -148,6 +148,16 @@ def test_the_report_counts_the_walks_releases(walked: Walked) -> None:
     assert (report["rolledBack"], report["failedUpdates"]) == (2, 0)
 
 
+def test_the_walk_runs_on_the_operators_engine_settings(walked: Walked) -> None:
+    """The suite's `pulumi up`s checkpoint only when they end (tests/conftest.py); the clone
+    drops that setting with the caller's other PULUMI_ variables and checkpoints as an
+    operator's engine does."""
+    assert os.environ.get("PULUMI_SKIP_CHECKPOINTS") == "true"
+    assert "PULUMI_SKIP_CHECKPOINTS" not in walked.clone.env
+    shell = walked.clone.bash(". scripts/env.sh && env")
+    assert "PULUMI_SKIP_CHECKPOINTS" not in shell.stdout
+
+
 def test_git_status_shows_only_the_release(walked: Walked) -> None:
     changed = {line[3:] for line in walked.clone.status()}
     assert changed == RELEASE_FILES, walked.clone.status()
