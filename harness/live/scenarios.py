@@ -79,15 +79,26 @@ class CanaryLoss:
 
 
 def canary_loss_under_load(
-    pool: ClientPool, canary: Backend, outage_seconds: float, window: int, timeout: float
+    pool: ClientPool,
+    canary: Backend,
+    outage_seconds: float,
+    window: int,
+    timeout: float,
+    *,
+    outage_requests: int = 0,
 ) -> CanaryLoss:
-    """SIGKILL the canary mid-load, restart it on its port after `outage_seconds`, wait until
-    it answers through nginx again, then tally `window` GETs once its weight has ramped up."""
+    """SIGKILL the canary mid-load, restart it on its port after `outage_seconds` and at least
+    `outage_requests` GETs (a busy machine answers fewer a second: a cold CI's run once saw
+    992 in the second), wait until it answers through nginx again, then tally `window` GETs
+    once its weight has ramped up."""
     with pool.load():
         pool.wait_for(500)
         before = pool.snapshot()
         canary.kill()
-        time.sleep(outage_seconds)
+        killed = time.monotonic()
+        if outage_requests:
+            pool.wait_for(outage_requests, timeout=timeout)
+        time.sleep(max(0.0, outage_seconds - (time.monotonic() - killed)))
         outage = pool.snapshot().minus(before)
         canary.start()
         restarted = time.monotonic()
