@@ -6,6 +6,7 @@ absent is decided here, once.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from typing import NoReturn, TypeVar
 
@@ -13,7 +14,7 @@ import pytest
 
 from harness.tooling import ToolMissing, find_tool, in_ci, tool_path
 
-__all__ = ["find_tool", "in_ci", "missing", "or_missing", "require_tool"]
+__all__ = ["find_tool", "ignores_sigint", "in_ci", "missing", "or_missing", "require_tool"]
 
 T = TypeVar("T")
 
@@ -37,3 +38,8 @@ def or_missing(action: Callable[[], T]) -> T:
 def require_tool(name: str, package: str) -> str:
     """The tool's path, or `missing`."""
     return or_missing(lambda: tool_path(name, package))
+
+
+def ignores_sigint(sigign_line: str) -> bool:
+    """Whether a `SigIgn:` line of /proc/<pid>/status has SIGINT in its mask."""
+    return bool(int(sigign_line.split()[1], 16) & (1 << (signal.SIGINT - 1)))

@@ -18,14 +18,14 @@ import os
 import pwd
 import shutil
 import tempfile
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
 # Set beside PULUMI_HOME to the home this module made, so a worker reuses its controller's.
 MARK = "INVOLUTION_SUITE_PULUMI_HOME"
 
 
-def user_home(environ: MutableMapping[str, str]) -> Path:
+def user_home(environ: Mapping[str, str]) -> Path:
     """The home the CLI would use: $PULUMI_HOME, else .pulumi in the passwd database's home
     directory of the user (Go's user.Current(), as scripts/bootstrap_engine.sh reads it)."""
     given = environ.get("PULUMI_HOME")
