@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from harness.cluster.pods import share_sample_size
+from harness.cluster.pods import SHARE_TOLERANCE_POINTS, share_sample_size
 from harness.cluster.stand_ins import ENGINE_VERSIONS, ERRORS_VERSION, STABLE_VERSION
 from harness.mockrun import MockRun
 from harness.paths import PROJECT_DIR
@@ -154,11 +154,19 @@ def test_the_stand_in_versions_cover_the_local_stack_and_a_faulty_canary() -> No
     assert ENGINE_VERSIONS[ERRORS_VERSION].error_percent == 5.0
 
 
-@pytest.mark.parametrize(
-    ("weight", "requests"), [(0, 2000), (10, 9745), (50, 27069), (90, 9745), (100, 2000)]
-)
-def test_share_sample_size(weight: int, requests: int) -> None:
-    assert share_sample_size(weight) == requests
+@pytest.mark.parametrize(("routers", "requests"), [(1, 2000), (2, 2000), (3, 3000), (5, 5000)])
+def test_share_sample_size_keeps_the_routers_picks_a_tenth_of_the_tolerance(
+    routers: int, requests: int
+) -> None:
+    n = share_sample_size(routers)
+    assert n == requests
+    # One pick off per router sequence: a tenth of the tolerance at most.
+    assert 100.0 * routers / n <= SHARE_TOLERANCE_POINTS / 10
+
+
+def test_share_sample_size_needs_a_router() -> None:
+    with pytest.raises(ValueError, match="routers: 0"):
+        share_sample_size(0)
 
 
 @pytest.mark.tools

@@ -7,7 +7,7 @@ through the router's Service.
 - the walk 10 -> 50 -> 100 -> promotion, each step forward once the canary analysis (asking
   the cluster's Prometheus, which scrapes the pods) says advance: no failed request, and after
   each `pulumi up` the measured canary share within a point of the weight
-  (harness.cluster.pods.share_sample_size says why that many requests);
+  (harness.cluster.pods.SHARE_MARGIN says why that many requests);
 - a rollback, and a staged rollback 100 -> 50 -> 10 -> rollback: no failed request;
 - drift made with `kubectl` (a hand rollback of the stable track) repaired as the README says,
   with no failed request either.
@@ -24,7 +24,7 @@ from collections.abc import Iterator
 import pytest
 
 from harness.cluster.local import LocalCluster
-from harness.cluster.pods import STACK, PodsRelease, Step, share_sample_size
+from harness.cluster.pods import STACK, PodsRelease, Step
 from harness.cluster.stand_ins import (
     CANARY_VERSION,
     EMERGENCY_ROLLBACK_VERSION,
@@ -73,10 +73,10 @@ def canary_share(tally: Tally) -> float:
 
 
 def assert_share(release: PodsRelease, weight: int) -> tuple[int, float]:
-    """The next share_sample_size(weight) requests, once the old pods are gone, split at the
+    """The next release.share_sample() requests, once the old pods are gone, split at the
     weight within a point."""
     release.wait_settled()
-    n = share_sample_size(weight)
+    n = release.share_sample()
     measured = release.measure(n)
     assert measured.failed == 0, measured.describe()
     share = canary_share(measured)
@@ -196,7 +196,7 @@ def test_rollback_under_load_fails_no_request(
         assert_share(release, 10)
         back = release.up("10 -> rollback", {"canaryPhase": "rollback"})
         release.wait_settled()
-        after = release.measure(share_sample_size(0))
+        after = release.measure(release.share_sample())
         total = pool.snapshot()
     report(
         capsys, ["rollback under load:", describe(start), describe(back), f"  {total.describe()}"]

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from harness.cluster.local import LocalCluster
-from harness.cluster.pods import PodsRelease, share_sample_size, watched_rollback
+from harness.cluster.pods import PodsRelease, watched_rollback
 from harness.cluster.stand_ins import ERRORS_VERSION, STABLE_VERSION
 from tests.pods_stack import ON_THE_NODE, pods_release, real_cluster
 
@@ -50,7 +50,7 @@ def test_watch_rolls_back_a_canary_failing_5_percent_by_itself(
         # still answer their open keep-alive connections at the canary's weight through their
         # preStop sleep and graceful stop.
         settled = release.wait_settled()
-        after = release.measure(share_sample_size(0))
+        after = release.measure(release.share_sample())
     output = watched.watch_output.strip()
     assert watched.watch_exit == 0, output
     seconds = watched.first_bad_to_rollback_seconds
