@@ -253,8 +253,17 @@ def open_stack(name: str, project_dir: Path | None = None) -> ReleaseStack:
             f"{where}: no executable bin/pulumi in it; a folder holding bin/pulumi is allowed "
             f"(unset, the project's own {DEFAULT_PULUMI_ROOT} is used)"
         )
+    project = project_dir or Path(os.environ.get("INVOLUTION_PROJECT_DIR") or PROJECT_DIR)
+    if not configured and project.resolve() != PROJECT_DIR:
+        # The project's own engine folder runs scripts/pulumi.sh, which works in the project
+        # it belongs to: another project's steps would change this one's stack files.
+        raise NoEngineError(
+            f"INVOLUTION_PROJECT_DIR={project}: the default engine folder {root} works on "
+            f"{PROJECT_DIR} only; for another project set INVOLUTION_PULUMI_ROOT to a folder "
+            "holding bin/pulumi (with that project's backend and passphrase)"
+        )
     workspace = ProjectWorkspace(
-        work_dir=str(project_dir or Path(os.environ.get("INVOLUTION_PROJECT_DIR", PROJECT_DIR))),
+        work_dir=str(project),
         pulumi_command=LazyVersionCommand(str(root)),
         env_vars={
             "PULUMI_SKIP_UPDATE_CHECK": "true",

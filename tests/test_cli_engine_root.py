@@ -44,3 +44,29 @@ def test_a_root_without_bin_pulumi_is_one_clear_error(
     assert "bin/pulumi" in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_another_project_on_the_default_engine_folder_is_refused_before_any_command(
+    tmp_path: Path,
+) -> None:
+    """scripts/pulumi.sh works in its own project: pointed at another one, a step would have
+    changed this project's stack files. The command refuses, naming both variables."""
+    env = {k: v for k, v in os.environ.items() if k != "INVOLUTION_PULUMI_ROOT"}
+    env["INVOLUTION_PROJECT_DIR"] = str(tmp_path)
+    before = {p.name: p.read_bytes() for p in PROJECT_DIR.glob("Pulumi.*.yaml")}
+    result = subprocess.run(
+        [sys.executable, "-m", "involution", "start", "v1.3.0", "--stack", "dev"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == exit_codes.USAGE, result.stderr
+    assert result.stderr.startswith(f"involution: INVOLUTION_PROJECT_DIR={tmp_path}: "), (
+        result.stderr
+    )
+    assert "INVOLUTION_PULUMI_ROOT" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in PROJECT_DIR.glob("Pulumi.*.yaml")} == before
