@@ -13,6 +13,7 @@ from components.engine_track import EngineTrack, EngineTrackArgs
 from components.traffic_router import TrafficRouter, TrafficRouterArgs
 from involution.config.path import ReleaseOverride
 from involution.config.release import Approval, GateResults
+from involution.config.resources import ResourceSettings
 from involution.config.traffic import TrafficSettings
 from involution.images import ImageRef
 from involution.names import ANNOTATION_PREFIX, Track
@@ -51,6 +52,8 @@ class CanaryReleaseArgs:
     release_step_at: str = ""
     engine_env: Mapping[str, str] = field(default_factory=dict)
     engine_secret_env: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # Requests and limits of the engine's and the router's containers (`resources`).
+    resources: ResourceSettings = field(default_factory=ResourceSettings)
 
 
 def release_annotations(args: CanaryReleaseArgs, track: Track) -> dict[str, str]:
@@ -125,6 +128,7 @@ class CanaryRelease(pulumi.ComponentResource):
                 replicas=args.router_replicas,
                 namespace=args.namespace,
                 instance=args.instance,
+                resources=args.resources.router,
                 wait_for=[t for t in (self.stable, self.canary) if t is not None],
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -175,6 +179,7 @@ class CanaryRelease(pulumi.ComponentResource):
                 release_annotations=release_annotations(args, track),
                 env={**args.engine_env, **cache_env(version)},
                 secret_env=args.engine_secret_env,
+                resources=args.resources.engine,
                 wait_for=wait_for,
             ),
             opts=pulumi.ResourceOptions(parent=self),

@@ -10,7 +10,6 @@ import pulumi
 from components.kubernetes_object import object_name
 from components.workload import (
     HttpProbes,
-    Resources,
     container_security_context,
     hardened_pod,
     recommended_labels,
@@ -18,6 +17,7 @@ from components.workload import (
     tmp_mount,
     tmp_volume,
 )
+from involution.config.resources import ENGINE_RESOURCES, ContainerResources
 from involution.names import (
     ENGINE_NAME,
     ENGINE_PORT,
@@ -29,9 +29,6 @@ from involution.names import (
 )
 from involution.versions import EngineVersion
 
-ENGINE_RESOURCES = Resources(
-    cpu_request="250m", memory_request="256Mi", cpu_limit="1", memory_limit="512Mi"
-)
 ENGINE_PROBES = HttpProbes(port="http", readiness_path="/readyz", liveness_path="/healthz")
 
 
@@ -54,7 +51,7 @@ class EngineTrackArgs:
     env: Mapping[str, str] = field(default_factory=dict)
     # Env from Kubernetes Secrets: name -> (secret name, key). Never a literal value.
     secret_env: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-    resources: Resources = ENGINE_RESOURCES
+    resources: ContainerResources = ENGINE_RESOURCES
     probes: HttpProbes = ENGINE_PROBES
     # Resources that must be updated first, e.g. the router before a canary scales to 0.
     wait_for: Sequence[pulumi.Resource] = field(default_factory=tuple)

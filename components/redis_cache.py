@@ -16,7 +16,6 @@ from components.kubernetes_object import (
 )
 from components.secrets import secret_output
 from components.workload import (
-    Resources,
     container_security_context,
     hardened_pod,
     recommended_labels,
@@ -25,6 +24,7 @@ from components.workload import (
     tmp_volume,
 )
 from involution.config.redis import RedisSettings
+from involution.config.resources import ContainerResources
 from involution.names import ENGINE_NAME, NAME_LABEL, REDIS_NAME, REDIS_PORT, RESOLVER_NAME
 from involution.names import REDIS_AUTH_SECRET as AUTH_SECRET_NAME
 from involution.names import REDIS_PASSWORD_KEY as PASSWORD_KEY
@@ -176,7 +176,7 @@ class RedisCache(pulumi.ComponentResource):
                 "timeoutSeconds": 3,
                 "failureThreshold": 6,
             },
-            "resources": Resources(
+            "resources": ContainerResources(
                 cpu_request="100m",
                 memory_request=memory_limit,
                 cpu_limit="1",

@@ -9,7 +9,6 @@ import pulumi
 from components.kubernetes_object import object_name
 from components.workload import (
     HttpProbes,
-    Resources,
     container_security_context,
     hardened_pod,
     recommended_labels,
@@ -17,13 +16,11 @@ from components.workload import (
     tmp_mount,
     tmp_volume,
 )
+from involution.config.resources import RESOLVER_RESOURCES, ContainerResources
 from involution.images import ImageRef
 from involution.names import NAME_LABEL, RESOLVER_NAME, RESOLVER_PORT
 from involution.versions import EngineVersion
 
-RESOLVER_RESOURCES = Resources(
-    cpu_request="100m", memory_request="128Mi", cpu_limit="500m", memory_limit="256Mi"
-)
 RESOLVER_PROBES = HttpProbes(port="http", readiness_path="/readyz", liveness_path="/healthz")
 
 
@@ -41,6 +38,7 @@ class TimeResolverArgs:
     replicas: int
     namespace: pulumi.Input[str]
     instance: str
+    resources: ContainerResources = RESOLVER_RESOURCES
 
 
 class TimeResolver(pulumi.ComponentResource):
@@ -72,7 +70,7 @@ class TimeResolver(pulumi.ComponentResource):
             "ports": [{"name": "http", "containerPort": RESOLVER_PORT}],
             "readinessProbe": RESOLVER_PROBES.readiness(),
             "livenessProbe": RESOLVER_PROBES.liveness(),
-            "resources": RESOLVER_RESOURCES.as_spec(),
+            "resources": args.resources.as_spec(),
             "securityContext": container_security_context(),
             "volumeMounts": [tmp_mount()],
         }

@@ -10,7 +10,6 @@ import pulumi
 from components.kubernetes_object import CONFIG_MAP, KubernetesObject, object_name
 from components.workload import (
     HttpProbes,
-    Resources,
     container_security_context,
     hardened_pod,
     recommended_labels,
@@ -18,6 +17,7 @@ from components.workload import (
     tmp_mount,
     tmp_volume,
 )
+from involution.config.resources import ROUTER_RESOURCES, ContainerResources
 from involution.images import ImageRef
 from involution.names import (
     NAME_LABEL,
@@ -33,9 +33,6 @@ from involution.nginx.conf import (
 )
 
 CONFIG_KEY = "nginx.conf"
-ROUTER_RESOURCES = Resources(
-    cpu_request="100m", memory_request="64Mi", cpu_limit="500m", memory_limit="128Mi"
-)
 ROUTER_PROBES = HttpProbes(
     port="http", readiness_path="/healthz", liveness_path="/stub_status", liveness_port="status"
 )
@@ -50,6 +47,7 @@ class TrafficRouterArgs:
     replicas: int
     namespace: pulumi.Input[str]
     instance: str
+    resources: ContainerResources = ROUTER_RESOURCES
     # Resources to update before the router rolls (nginx resolves its upstream hosts at start).
     wait_for: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
@@ -105,7 +103,7 @@ class TrafficRouter(pulumi.ComponentResource):
             "livenessProbe": ROUTER_PROBES.liveness(),
             # Let the Service drop this pod before nginx stops accepting.
             "lifecycle": {"preStop": {"exec": {"command": ["/bin/sh", "-c", "sleep 5"]}}},
-            "resources": ROUTER_RESOURCES.as_spec(),
+            "resources": args.resources.as_spec(),
             "securityContext": container_security_context(),
             "volumeMounts": [
                 tmp_mount(),

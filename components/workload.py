@@ -35,22 +35,6 @@ TMP_VOLUME = "tmp"
 
 
 @dataclass(frozen=True)
-class Resources:
-    """Requests and limits of one container."""
-
-    cpu_request: str
-    memory_request: str
-    cpu_limit: str
-    memory_limit: str
-
-    def as_spec(self) -> dict[str, Any]:
-        return {
-            "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
-            "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
-        }
-
-
-@dataclass(frozen=True)
 class HttpProbes:
     """Readiness and liveness on different paths and timings: a slow engine is taken out of
     the Service long before it is restarted."""

@@ -73,6 +73,11 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("timeResolverVersion", "time-resolver version"),
     ConfigKey("timeResolverRepository", "time-resolver image repository"),
     ConfigKey("timeResolverReplicas", "time-resolver replicas"),
+    ConfigKey(
+        "resources",
+        "container requests and limits: {engine|router|timeResolver: {requests|limits: {cpu, "
+        "memory}}}",
+    ),
     ConfigKey("renderDirectory", "render manifests to this folder instead of a cluster"),
     ConfigKey("kubeContext", "kubeconfig context of the target cluster"),
     ConfigKey("redisImage", "official redis image, pinned"),

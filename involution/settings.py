@@ -24,6 +24,7 @@ from involution.config.release import (
     read_approval,
     read_gates,
 )
+from involution.config.resources import ResourceSettings, read_resources
 from involution.config.traffic import TrafficSettings, read_traffic
 from involution.contract import (
     DEFAULT_ENGINE_REPLICAS,
@@ -87,6 +88,7 @@ class Settings:
     redis: RedisSettings
     monitoring: MonitoringSettings
     network: NetworkSettings
+    resources: ResourceSettings
     alerting: AlertingSettings
     image_build: ImageBuildSettings | None
     traffic: TrafficSettings = field(default=TrafficSettings())
@@ -133,6 +135,7 @@ def parse_settings(raw: Mapping[str, str], *, stack: str) -> Settings:
         )
     monitoring = read_monitoring(reader)
     network = read_network(reader, production=production)
+    resources = read_resources(reader)
     alerting = read_alerting(reader, production=production)
     image_build = read_image_build(reader, dev=environment is Environment.DEV, warnings=warnings)
     traffic = read_traffic(reader, environment)
@@ -163,6 +166,7 @@ def parse_settings(raw: Mapping[str, str], *, stack: str) -> Settings:
         redis=redis,
         monitoring=monitoring,
         network=network,
+        resources=resources,
         alerting=alerting,
         image_build=image_build,
         traffic=traffic,

@@ -100,6 +100,7 @@ def deploy(now: datetime | None = None) -> dict[str, Any]:
             replicas=settings.time_resolver_replicas,
             namespace=namespace_name,
             instance=settings.stack,
+            resources=settings.resources.time_resolver,
         ),
         opts=on_cluster,
     )
@@ -126,6 +127,7 @@ def deploy(now: datetime | None = None) -> dict[str, Any]:
             stable_version=settings.stable_version,
             canary_version=canary,
             release_type=settings.release_type,
+            resources=settings.resources,
             stable_image=stable_image,
             canary_image=canary_image,
             namespace=namespace_name,

@@ -31,6 +31,7 @@ OBJECT_KEYS = {
     "releaseOverride",
     "network",
     "traffic",
+    "resources",
     "freeze",  # a list of windows (or one recurrence string): not a project-schema type
 }
 
