@@ -10,15 +10,16 @@ STACK ?= dev
 LAYERS := unit policy tools engine readme cluster pods
 # pytest on WORKERS processes (WORKERS=0: one process); tests that share a server or a stack
 # carry one xdist_group and stay on one worker, the slowest layers first (tests/layering.py).
-# Two for two cores, and a third when the node's layers run (CI=true, or `make cluster` up):
-# their chain of releases waits on the node's pods most of its time, and with two workers the
-# rest of the suite ran on one core beside it. (The CPU was 45% idle through a cold CI's tests
-# when every `pulumi` also waited 5 s for its language host, cli/interrupts.py; since, on three
-# workers, the node's chain takes 1,159 s and the rest 660 s.)
+# Two for two cores, and two more when the node's layers run (CI=true, or `make cluster` up):
+# their two chains of releases (tests/pods_stack.py) wait on the node's pods most of their
+# time, and with fewer workers the rest of the suite ran on one core beside them. (The CPU was
+# 45% idle through a cold CI's tests when every `pulumi` also waited 5 s for its language host,
+# cli/interrupts.py; since, on three workers, the node's one chain took 1,159 s and the rest
+# 660 s.)
 # CI as harness.tooling.in_ci reads it.
 IN_CI = $(filter 1 true True TRUE yes Yes YES,$(strip $(CI)))
 CLUSTER_UP = $(shell scripts/cluster.sh status >/dev/null 2>&1 && echo up)
-WORKERS ?= $(if $(IN_CI)$(CLUSTER_UP),3,2)
+WORKERS ?= $(if $(IN_CI)$(CLUSTER_UP),4,2)
 PYTEST_ARGS ?=
 PYTEST := $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadgroup --no-loadscope-reorder \
 	$(PYTEST_ARGS)

@@ -15,10 +15,15 @@ from harness.scenarios import TEST_REDIS_PASSWORD
 from harness.tooling import in_ci
 from tests.tooling import missing, or_missing
 
-# The modules that deploy to the local cluster (tests/test_cluster.py and the pods modules) run
-# on one xdist worker, one after the other: a `local` stack requests up to 1.5 of the real
-# node's 2 CPUs, so two at once leave pods Pending and `pulumi up` waiting out its deadline.
+# The modules that deploy to the local cluster run as two chains of releases, each on one xdist
+# worker: the walks of tests/test_pods_release.py on one, tests/test_cluster.py then
+# tests/test_pods_watch.py on another. A `local` stack requests at most 0.8 of the real node's 2
+# CPUs at a release's peak (Pulumi.local.yaml's `resources`; tests/test_resources_config.py),
+# so two fit; a third would leave pods Pending and `pulumi up` waiting out its deadline. The
+# chains wait on pods most of their time: apart, the whole node chain took 1,159 s of a CI
+# run whose other tests took 660 s.
 ON_THE_NODE = pytest.mark.xdist_group("node")
+BESIDE_ON_THE_NODE = pytest.mark.xdist_group("node-beside")
 
 NO_NODE = (
     "the local cluster runs without its real node: `make cluster-down && make cluster` as root "

@@ -33,11 +33,11 @@ from harness.scenarios import TEST_REDIS_PASSWORD
 from harness.tooling import in_ci
 from involution.config.monitoring import MonitoringSettings
 from tests.nginx_parse import upstream_backups, upstream_weights
-from tests.pods_stack import ON_THE_NODE
+from tests.pods_stack import BESIDE_ON_THE_NODE
 from tests.tooling import or_missing, require_tool
 
 # This module's tests walk one stack, in order.
-pytestmark = [pytest.mark.cluster, ON_THE_NODE]  # one worker: tests/pods_stack.py says why
+pytestmark = [pytest.mark.cluster, BESIDE_ON_THE_NODE]  # one worker: tests/pods_stack.py says why
 
 STACK = "local"
 # Its own namespace, so a developer's own `local` stack (namespace involution) is left alone.

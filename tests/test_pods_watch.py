@@ -17,9 +17,9 @@ import pytest
 from harness.cluster.local import LocalCluster
 from harness.cluster.pods import PodsRelease, watched_rollback
 from harness.cluster.stand_ins import ERRORS_VERSION, STABLE_VERSION
-from tests.pods_stack import ON_THE_NODE, pods_release, real_cluster
+from tests.pods_stack import BESIDE_ON_THE_NODE, pods_release, real_cluster
 
-pytestmark = [pytest.mark.pods, ON_THE_NODE]  # one worker: tests/pods_stack.py says why
+pytestmark = [pytest.mark.pods, BESIDE_ON_THE_NODE]  # one worker: tests/pods_stack.py says why
 
 WATCH_INTERVAL = "5s"
 # The release process's limit for an automatic rollback (docs/release-process.md).

@@ -10,11 +10,15 @@ beside it.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,15 +176,33 @@ def running() -> bool:
     return _script("status").returncode == 0
 
 
+@contextlib.contextmanager
+def _starting() -> Iterator[None]:
+    """Held while this process checks and starts the cluster: an exclusive lock on a file
+    beside the system's temporary files, released by the kernel if the process dies."""
+    lock = Path(tempfile.gettempdir()) / "involution-cluster-start.lock"
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def local_cluster(*, start: bool) -> LocalCluster:
     """The running cluster; with `start`, `scripts/cluster.sh up` first (cached: seconds).
     ToolMissing, saying how to get it, when it neither runs nor starts."""
     if not running():
         if not start:
             raise ToolMissing(HOW_TO)
-        up = _script("up", timeout=START_TIMEOUT)
-        if up.returncode != 0:
-            raise ToolMissing(f"scripts/cluster.sh up exited {up.returncode}:\n{up.stderr[-4000:]}")
+        # Two chains of releases (two xdist workers) may ask at once: one starts it.
+        with _starting():
+            if not running():
+                up = _script("up", timeout=START_TIMEOUT)
+                if up.returncode != 0:
+                    raise ToolMissing(
+                        f"scripts/cluster.sh up exited {up.returncode}:\n{up.stderr[-4000:]}"
+                    )
     kubeconfig = Path(_script("kubeconfig").stdout.strip())
     folder = Path(_script("bin").stdout.strip())
     url = _script("prometheus-url").stdout.strip()
