@@ -116,9 +116,13 @@ go_env() {
   # -mod=readonly, so each module's own go.sum is honoured as is, and the only
   # go.sum lines we add (provider -> sdk/v4, via `go get`) are verified against
   # sum.golang.org, which the proxy serves. So GOFLAGS / GONOSUMDB / GONOSUMCHECK
-  # are not touched. Every module here declares go <= 1.26.x; a future pin
+  # are not touched, except for the compiler flag every build here adds
+  # (scripts/lib/go_flags.sh). Every module here declares go <= 1.26.x; a future pin
   # needing Go 1.27 would need GOTOOLCHAIN=go1.27.3 (served by the proxy).
   export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
+  # shellcheck source=scripts/lib/go_flags.sh
+  . "$(dirname "${BASH_SOURCE[0]}")/lib/go_flags.sh"
+  export GOFLAGS="${GOFLAGS:-} $GO_BUILD_GOFLAGS"
   WORK="$(mktemp -d "${TMPDIR:-/tmp}/involution-engine-build.XXXXXX")"
   mkdir -p "$WORK/out"
   trap 'stop_cli_build; chmod -R u+w "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT

@@ -15,7 +15,9 @@ mkdir -p "$BIN" "$(dirname "$STAMP")"
 if [[ ! -x $BIN/actionlint || ! -f $STAMP || "$(cat "$STAMP")" != "$ACTIONLINT_VERSION" ]]; then
   command -v go >/dev/null || { log "ERROR: go is needed to build actionlint"; exit 1; }
   started=$SECONDS
-  GOBIN="$BIN" CGO_ENABLED=0 GOFLAGS=-trimpath \
+  # shellcheck source=scripts/lib/go_flags.sh
+  . "$(dirname "${BASH_SOURCE[0]}")/lib/go_flags.sh"
+  GOBIN="$BIN" CGO_ENABLED=0 GOFLAGS="-trimpath $GO_BUILD_GOFLAGS" \
     go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
   printf '%s' "$ACTIONLINT_VERSION" > "$STAMP"
   log "built actionlint $ACTIONLINT_VERSION in $((SECONDS - started))s"

@@ -29,7 +29,9 @@ go_env() {
   command -v go >/dev/null || die "go is needed to build the cluster and was not found on PATH"
   export CGO_ENABLED=0
   export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
-  export GOFLAGS="${GOFLAGS:-} -mod=mod"
+  # shellcheck source=scripts/lib/go_flags.sh
+  . "$(dirname "${BASH_SOURCE[0]}")/go_flags.sh"
+  export GOFLAGS="${GOFLAGS:-} -mod=mod $GO_BUILD_GOFLAGS"
   WORK="$(mktemp -d "${TMPDIR:-/tmp}/involution-cluster-build.XXXXXX")"
   trap 'chmod -R u+w "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
   GO_READY=true
