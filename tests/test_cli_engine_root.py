@@ -16,6 +16,21 @@ from harness.paths import PROJECT_DIR
 pytestmark = pytest.mark.unit
 
 
+def involution(
+    argv: tuple[str, ...], env: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """The command as a user starts it, in `cwd` with `env`."""
+    return subprocess.run(
+        [sys.executable, "-m", "involution", *argv],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -28,15 +43,7 @@ def test_a_root_without_bin_pulumi_is_one_clear_error(
     tmp_path: Path, argv: tuple[str, ...]
 ) -> None:
     env = {**os.environ, "INVOLUTION_PULUMI_ROOT": str(tmp_path)}
-    result = subprocess.run(
-        [sys.executable, "-m", "involution", *argv],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    result = involution(argv, env, PROJECT_DIR)
     assert result.returncode == exit_codes.USAGE, result.stderr
     assert result.stderr.startswith(f"involution: INVOLUTION_PULUMI_ROOT={tmp_path}: no "), (
         result.stderr
@@ -54,15 +61,7 @@ def test_another_project_on_the_default_engine_folder_is_refused_before_any_comm
     env = {k: v for k, v in os.environ.items() if k != "INVOLUTION_PULUMI_ROOT"}
     env["INVOLUTION_PROJECT_DIR"] = str(tmp_path)
     before = {p.name: p.read_bytes() for p in PROJECT_DIR.glob("Pulumi.*.yaml")}
-    result = subprocess.run(
-        [sys.executable, "-m", "involution", "start", "v1.3.0", "--stack", "dev"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    result = involution(("start", "v1.3.0", "--stack", "dev"), env, tmp_path)
     assert result.returncode == exit_codes.USAGE, result.stderr
     assert result.stderr.startswith(f"involution: INVOLUTION_PROJECT_DIR={tmp_path}: "), (
         result.stderr
