@@ -317,7 +317,14 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str, str, str]] = [
         {"resources": {"engine": {"requests": {"cpu": "2"}}}},
         "resources.engine.requests.cpu",
         "'2'",
-        "at most the cpu limit 1",
+        "a cpu request (2) at most its limit (1)",
+    ),
+    (
+        "dev",
+        {"resources": {"router": {"limits": {"memory": "32Mi"}}}},
+        "resources.router.limits.memory",
+        "'32Mi'",
+        "a memory request (64Mi) at most its limit (32Mi)",
     ),
     (
         "dev",

@@ -10,7 +10,7 @@ Requests are what the scheduler reserves; limits what the kernel enforces. Redis
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -110,11 +110,8 @@ def _component(
     if not _object_of(reader, key, given, SECTIONS):
         return default
     assert isinstance(given, dict)
-    values = {
-        f"{resource}_{section[:-1]}": getattr(default, f"{resource}_{section[:-1]}")
-        for section in SECTIONS
-        for resource in QUANTITIES
-    }
+    values = asdict(default)
+    set_here: set[str] = set()
     for section in SECTIONS:
         fields = given.get(section)
         if fields is None or not _object_of(reader, f"{key}.{section}", fields, QUANTITIES):
@@ -129,19 +126,26 @@ def _component(
             if text is None or not pattern.fullmatch(text) or quantity(text) <= 0:
                 reader.problem(f"{key}.{section}.{resource}", value, ALLOWED[resource])
                 continue
-            values[f"{resource}_{section[:-1]}"] = text
-    sized = ContainerResources(**values)
+            values[_field(resource, section)] = text
+            set_here.add(f"{section}.{resource}")
     for resource in QUANTITIES:
-        request, limit = getattr(sized, f"{resource}_request"), getattr(sized, f"{resource}_limit")
+        request, limit = values[_field(resource, "requests")], values[_field(resource, "limits")]
         if quantity(request) > quantity(limit):
+            # Named after what this stack set: its request, else its limit.
+            section = "requests" if f"requests.{resource}" in set_here else "limits"
             reader.problem(
-                f"{key}.requests.{resource}",
-                request,
-                f"at most the {resource} limit {limit} (a container may not request more than "
-                "its limit)",
+                f"{key}.{section}.{resource}",
+                values[_field(resource, section)],
+                f"a {resource} request ({request}) at most its limit ({limit}): a container "
+                "may not request more than its limit",
             )
             return default
-    return sized
+    return ContainerResources(**values)
+
+
+def _field(resource: str, section: str) -> str:
+    """`cpu`, `requests` -> `cpu_request`: the ContainerResources field."""
+    return f"{resource}_{section.removesuffix('s')}"
 
 
 def _object_of(reader: ConfigReader, key: str, value: object, fields: tuple[str, ...]) -> bool:
