@@ -177,9 +177,10 @@ def running() -> bool:
 
 
 @contextlib.contextmanager
-def _starting() -> Iterator[None]:
+def start_lock() -> Iterator[None]:
     """Held while this process checks and starts the cluster: an exclusive lock on a file
-    beside the system's temporary files, released by the kernel if the process dies."""
+    beside the system's temporary files, released by the kernel if the process dies
+    (tests/test_cluster_start_lock.py)."""
     lock = Path(tempfile.gettempdir()) / "involution-cluster-start.lock"
     with lock.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -196,7 +197,7 @@ def local_cluster(*, start: bool) -> LocalCluster:
         if not start:
             raise ToolMissing(HOW_TO)
         # Two chains of releases (two xdist workers) may ask at once: one starts it.
-        with _starting():
+        with start_lock():
             if not running():
                 up = _script("up", timeout=START_TIMEOUT)
                 if up.returncode != 0:
