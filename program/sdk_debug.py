@@ -6,8 +6,8 @@ that holds the program's event loop while it waits, and the engine drops them un
 `pulumi up --debug` shows debug output. A dev `pulumi preview` made 183 of them; sent or
 not (INVOLUTION_SDK_DEBUG=1 or unset, 7 alternating runs, medians) it took 2.36 or 2.05 s of
 CPU (the program 1.15 or 0.95 s, `pulumi` 0.92 or 0.83 s), a no-op `pulumi up` 2.38 or 2.33 s.
-So they are left out unless `INVOLUTION_SDK_DEBUG=1`; debug
-messages from anything else (the program, the providers' SDKs) always go.
+So they are left out unless `INVOLUTION_SDK_DEBUG=1`; debug messages from anything else (the
+program, the providers' SDKs) always go.
 """
 
 from __future__ import annotations

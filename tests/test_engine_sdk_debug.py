@@ -1,5 +1,6 @@
-"""Under the real engine, `pulumi preview --debug` shows the program's debug messages but not
-the SDK's four per registered resource, unless INVOLUTION_SDK_DEBUG=1 (program.sdk_debug)."""
+"""Under the real engine, `pulumi preview --debug` shows none of the SDK's four debug messages
+per registered resource unless INVOLUTION_SDK_DEBUG=1 (program.sdk_debug; that the program's
+own still go is tests/test_sdk_debug.py's)."""
 
 from __future__ import annotations
 
