@@ -10,16 +10,19 @@ STACK ?= dev
 LAYERS := unit policy tools engine readme cluster pods
 # pytest on WORKERS processes (WORKERS=0: one process); tests that share a server or a stack
 # carry one xdist_group and stay on one worker, the slowest layers first (tests/layering.py).
-# Two for two cores, and two more when the node's layers run (CI=true, or `make cluster` up):
-# their two chains of releases (tests/pods_stack.py) wait on the node's pods most of their
-# time, and with fewer workers the rest of the suite ran on one core beside them. (The CPU was
+# Three for two cores: on two, both cores were busy 1.80-1.86 of the run (CPU / wall; each
+# worker waits on its `pulumi`s, nginx and servers), on three 1.94, and `make test-all` took
+# 276-289 s in three runs against 251-320 s in four (the machine's speed varied by a third).
+# Four when the node's layers run (CI=true, or `make cluster` up): their two chains of releases
+# (tests/pods_stack.py) wait on the node's pods most of their time, each on a worker of its
+# own, and with fewer workers the rest of the suite ran on one core beside them. (The CPU was
 # 45% idle through a cold CI's tests when every `pulumi` also waited 5 s for its language host,
 # cli/interrupts.py; since, on three workers, the node's one chain took 1,159 s and the rest
 # 660 s.)
 # CI as harness.tooling.in_ci reads it.
 IN_CI = $(filter 1 true True TRUE yes Yes YES,$(strip $(CI)))
 CLUSTER_UP = $(shell scripts/cluster.sh status >/dev/null 2>&1 && echo up)
-WORKERS ?= $(if $(IN_CI)$(CLUSTER_UP),4,2)
+WORKERS ?= $(if $(IN_CI)$(CLUSTER_UP),4,3)
 PYTEST_ARGS ?=
 PYTEST := $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadgroup --no-loadscope-reorder \
 	$(PYTEST_ARGS)

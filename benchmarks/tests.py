@@ -1,16 +1,17 @@
 """How long the test suite takes: the figure `make test` is held to (5 minutes warm on 2 cores).
 
-    python -m benchmarks.tests [--workers 2] [--layers unit,policy] [--no-serial]
+    python -m benchmarks.tests [--workers N] [--layers unit,policy] [--no-serial]
     make bench-tests
 
 Runs, each through make as a developer does: `make lint`, `make typecheck`, the whole suite
 once as `make test` runs it (`make test-all`: every layer in one session on WORKERS xdist
-workers, with coverage), then each layer alone (`make test-<layer>`) on WORKERS workers and
-on one (WORKERS=0: serial), and prints the wall time of each beside the serial one (a ratio),
-the whole, the slowest 15 tests of the whole run, the program's import for `pulumi up` in dev
-(benchmarks.program_import) and the load average before and after: on a shared machine the
-figures are only as quiet as it was. Tens of minutes of work; it asserts nothing, and no test
-runs it (tests/test_benchmarks_run.py runs the `make bench` scripts in short mode).
+workers, the Makefile's number unless --workers, with coverage), then each layer alone (`make
+test-<layer>`) on WORKERS workers and on one (WORKERS=0: serial), and prints the wall time of
+each beside the serial one (a ratio), the whole, the slowest 15 tests of the whole run, the
+program's import for `pulumi up` in dev (benchmarks.program_import) and the load average before
+and after: on a shared machine the figures are only as quiet as it was. Tens of minutes of
+work; it asserts nothing, and no test runs it (tests/test_benchmarks_run.py runs the `make
+bench` scripts in short mode).
 """
 
 from __future__ import annotations
@@ -62,6 +63,18 @@ def test_times(junit: Path) -> list[tuple[str, float]]:
     ]
 
 
+def makefile_workers() -> str:
+    """The Makefile's WORKERS here (its one home): three, or four with the cluster's layers."""
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-s", "--eval=workers: ; @echo $(WORKERS)", "workers"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
 def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
@@ -74,13 +87,14 @@ def show(timed: Timed) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--workers", default="2")
+    parser.add_argument("--workers", default=None, help="the Makefile's WORKERS if not given")
     parser.add_argument("--layers", default=",".join(NAMES))
     parser.add_argument("--no-serial", action="store_true", help="skip the serial runs")
     parser.add_argument(
         "--no-whole", action="store_true", help="skip lint, typecheck and the whole suite"
     )
     args = parser.parse_args()
+    args.workers = args.workers or makefile_workers()
     layers = [name for name in args.layers.split(",") if name]
     print(f"the test suite, {args.workers} workers beside 1; {load()}", flush=True)
     whole: Timed | None = None
