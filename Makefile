@@ -10,9 +10,8 @@ STACK ?= dev
 LAYERS := unit policy tools engine readme cluster pods
 # pytest on WORKERS processes (WORKERS=0: one process); tests that share a server or a stack
 # carry one xdist_group and stay on one worker, the slowest layers first (tests/layering.py).
-# Three for two cores: on two, both cores were busy 1.80-1.86 of the run (CPU / wall; each
-# worker waits on its `pulumi`s, nginx and servers), on three 1.94, and `make test-all` took
-# 276-292 s in four runs against 251-320 s in four (the machine's speed varied by a third).
+# Three for two cores: each worker also waits on its `pulumi`s, nginx and servers, and on three
+# the cores stayed busier (README, "Tests: the layers", has the runs).
 # Four when the node's layers run (CI=true, or `make cluster` up): their two chains of releases
 # (tests/pods_stack.py) wait on the node's pods most of their time, each on a worker of its
 # own, and with fewer workers the rest of the suite ran on one core beside them. (The CPU was
