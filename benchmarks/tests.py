@@ -8,10 +8,12 @@ once as `make test` runs it (`make test-all`: every layer in one session on WORK
 workers, the Makefile's number unless --workers, with coverage), then each layer alone (`make
 test-<layer>`) on WORKERS workers and on one (WORKERS=0: serial), and prints the wall time of
 each beside the serial one (a ratio), the whole, the slowest 15 tests of the whole run, the
-program's import for `pulumi up` in dev (benchmarks.program_import) and the load average before
-and after: on a shared machine the figures are only as quiet as it was. Tens of minutes of
-work; it asserts nothing, and no test runs it (tests/test_benchmarks_run.py runs the `make
-bench` scripts in short mode).
+15 test modules that took the most CPU in it (harness.cpu_per_test: on two cores the run is
+CPU-bound, and a test's wall time counts its wait for a core), the program's import for
+`pulumi up` in dev (benchmarks.program_import) and the load average before and after: on a
+shared machine the figures are only as quiet as it was. Tens of minutes of work; it asserts
+nothing, and no test runs it (tests/test_benchmarks_run.py runs the `make bench` scripts in
+short mode).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import cpu_per_test
 from harness.layers import NAMES
 from harness.paths import PROJECT_DIR
 
@@ -40,7 +43,7 @@ class Timed:
     tail: str
 
 
-def make(*targets: str, **variables: str) -> Timed:
+def make(*targets: str, env: dict[str, str] | None = None, **variables: str) -> Timed:
     command = [
         "make",
         "--no-print-directory",
@@ -48,7 +51,14 @@ def make(*targets: str, **variables: str) -> Timed:
         *(f"{k}={v}" for k, v in variables.items()),
     ]
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        command,
+        cwd=PROJECT_DIR,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     seconds = time.perf_counter() - started
     lines = (result.stdout + result.stderr).strip().splitlines()
     return Timed(" ".join(command[2:]), seconds, result.returncode, lines[-1] if lines else "")
@@ -99,16 +109,24 @@ def main() -> int:
     print(f"the test suite, {args.workers} workers beside 1; {load()}", flush=True)
     whole: Timed | None = None
     slowest: list[tuple[str, float]] = []
+    busiest: list[cpu_per_test.ModuleCpu] = []
     if not args.no_whole:
         lint, typecheck = make("lint"), make("typecheck")
         show(lint)
         show(typecheck)
         with tempfile.TemporaryDirectory() as folder:
-            junit = Path(folder) / "whole.xml"
-            whole = make("test-all", WORKERS=args.workers, PYTEST_ARGS=f"--junitxml={junit}")
+            junit, cpu = Path(folder) / "whole.xml", Path(folder) / "cpu.jsonl"
+            whole = make(
+                "test-all",
+                env={cpu_per_test.RECORD_ENV: str(cpu)},
+                WORKERS=args.workers,
+                PYTEST_ARGS=f"--junitxml={junit}",
+            )
             show(whole)
             if junit.exists():
                 slowest = sorted(test_times(junit), key=lambda t: -t[1])[:SLOWEST]
+            if cpu.exists():
+                busiest = cpu_per_test.by_module(cpu.read_text().splitlines())
         everything = lint.seconds + typecheck.seconds + whole.seconds
         print(f"  {'make test (lint + typecheck + all)':<40} {everything:8.1f} s")
     print(f"\nper layer alone (make test-<layer>): {args.workers} workers | serial | ratio")
@@ -134,6 +152,18 @@ def main() -> int:
     print(f"\nslowest {SLOWEST} tests of the whole run (seconds, fixtures they started included)")
     for test, seconds in slowest:
         print(f"  {seconds:7.1f}  {test}")
+    if busiest:
+        total = sum(each.cpu for each in busiest)
+        print(
+            f"\nCPU of the whole run's tests: {total:.1f} s (their own processes and what they"
+            f" started); the {SLOWEST} modules that took most:\n"
+            f"  {'CPU s':>7} {'own':>7} {'started':>7} {'tests':>5}  module"
+        )
+        for each in busiest[:SLOWEST]:
+            print(
+                f"  {each.cpu:7.1f} {each.own:7.1f} {each.children:7.1f} {each.tests:5d}  "
+                f"{each.module}"
+            )
     print()
     subprocess.run(
         [sys.executable, "-m", "benchmarks.program_import"], cwd=PROJECT_DIR, check=False

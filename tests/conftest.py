@@ -50,7 +50,7 @@ os.environ.setdefault("PULUMI_SKIP_CHECKPOINTS", "true")
 let_children_hear_sigint()
 
 # The layers (harness/layers.py) as markers, one per test module, with their ceilings and order.
-pytest_plugins = ("tests.layering",)
+pytest_plugins = ("tests.layering", "tests.cpu_record")
 
 __all__ = [
     "NOW",
