@@ -26,8 +26,8 @@ def cpu_seconds() -> tuple[float, float]:
 
 
 def record_line(test: str, wall: float, own: float, children: float) -> str:
-    values = {"test": test, "wall": wall, "own": own, "children": children}
-    return json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in values.items()})
+    seconds = {"wall": wall, "own": own, "children": children}
+    return json.dumps({"test": test, **{key: round(value, 3) for key, value in seconds.items()}})
 
 
 @dataclass(frozen=True)

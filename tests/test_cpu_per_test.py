@@ -33,13 +33,17 @@ def test_sleeps():
 """
 
 
-def run_pytest(folder: Path, record: Path | None) -> subprocess.CompletedProcess[str]:
+def run_pytest(
+    folder: Path, record: Path | None, *, workers: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The sample under tests/cpu_record.py: in one process, or on xdist `workers`."""
     (folder / "test_sample.py").write_text(TESTS)
     env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR)}
     env.pop(cpu_per_test.RECORD_ENV, None)
     if record is not None:
         env[cpu_per_test.RECORD_ENV] = str(record)
-    plugins = ("tests.cpu_record", "no:cacheprovider", "no:xdist", "no:cov")
+    plugins = ("tests.cpu_record", "no:cacheprovider", "no:cov")
+    xdist = ["-p", "no:xdist"] if workers is None else ["-n", str(workers)]
     return subprocess.run(
         [
             sys.executable,
@@ -47,6 +51,7 @@ def run_pytest(folder: Path, record: Path | None) -> subprocess.CompletedProcess
             "pytest",
             "-q",
             *(f"-p{name}" for name in plugins),
+            *xdist,
             "test_sample.py",
         ],
         cwd=folder,
@@ -72,6 +77,14 @@ def test_a_childs_cpu_counts_to_its_test_and_a_sleep_to_none(tmp_path: Path) -> 
     (module,) = cpu_per_test.by_module(lines)
     assert (module.module, module.tests) == ("test_sample.py", 2)
     assert module.cpu == pytest.approx(sum(t["own"] + t["children"] for t in tests.values()))
+
+
+def test_under_xdist_the_controller_hands_the_file_to_its_workers(tmp_path: Path) -> None:
+    record = tmp_path / "cpu.jsonl"
+    result = run_pytest(tmp_path, record, workers=1)
+    assert result.returncode == 0, result.stdout + result.stderr
+    tests = [json.loads(line)["test"] for line in record.read_text().splitlines()]
+    assert sorted(tests) == ["test_sample.py::test_sleeps", "test_sample.py::test_spins_in_a_child"]
 
 
 def test_nothing_is_recorded_unless_asked(tmp_path: Path) -> None:
