@@ -31,7 +31,11 @@ def kubernetes_provider(settings: Settings) -> k8s.Provider:
         # provider refuses a kubeconfig beside render mode: an explicit empty one instead.
         extra = {"kubeconfig": ""} if os.environ.get("KUBECONFIG") else {}
         return k8s.Provider("kubernetes", render_yaml_to_directory=target.render_directory, **extra)
-    return k8s.Provider("kubernetes", context=target.kube_context)
+    # An empty kubeconfig, never the SDK's default (the path in KUBECONFIG): given a kubeconfig,
+    # the provider writes a copy of it, client key included, to a new temporary file on every
+    # start and never removes it (one per `pulumi up` or `preview`). Without one it reads the
+    # same KUBECONFIG (or ~/.kube/config) itself, and writes nothing.
+    return k8s.Provider("kubernetes", context=target.kube_context, kubeconfig="")
 
 
 def engine_images(

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from harness import yaml_load
 from harness.cluster.local import (
     PID_DIGITS,
     LocalCluster,
@@ -62,9 +63,12 @@ def project(
     cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[EngineProject]:
     base = tmp_path_factory.mktemp("cluster")
-    project = or_missing(
-        lambda: make_project(base, extra_env={"KUBECONFIG": str(cluster.kubeconfig)})
-    )
+    # The engine's temporary files in a folder of the module's own, so that what it leaves
+    # there can be read (test_the_engine_leaves_no_copy_of_the_kubeconfig).
+    engine_tmp = base / "engine-tmp"
+    engine_tmp.mkdir()
+    env = {"KUBECONFIG": str(cluster.kubeconfig), "TMPDIR": str(engine_tmp)}
+    project = or_missing(lambda: make_project(base, extra_env=env))
     project.init_stack(STACK, {"namespace": NAMESPACE})
     project.set(STACK, "redisPassword", TEST_REDIS_PASSWORD, secret=True)
     for phase in ("10", "50", "100"):
@@ -230,6 +234,24 @@ def test_drift_is_found_by_preview_refresh_and_repaired(
     wait_available(cluster)
     clean = project.pulumi("preview", "--refresh", "--expect-no-changes", "--stack", STACK)
     assert clean.returncode == 0
+
+
+def test_the_engine_leaves_no_copy_of_the_kubeconfig(project: EngineProject) -> None:
+    """Given a kubeconfig, the provider copies it, client key included, to a temporary file on
+    every start and never removes it; the program hands it none (program/deploy.py). After the
+    walk, the drift repair and one more preview against the cluster, the engine's temporary
+    folder holds no copy."""
+    preview = project.pulumi("preview", "--stack", STACK)
+    assert "error" not in preview.stderr.lower(), preview.stderr
+    temporary = Path(project.env["TMPDIR"])
+    copies = sorted(p.name for p in temporary.rglob("kubeconfig*"))
+    assert copies == [], f"{len(copies)} kubeconfig copies left in {temporary}"
+    # Nor any file under another name: the client key of the kubeconfig is in none of them.
+    kubeconfig = yaml_load.load(Path(project.env["KUBECONFIG"]).read_text())
+    keys = [u["user"]["client-key-data"].encode() for u in kubeconfig["users"]]
+    assert keys
+    files = [p for p in temporary.rglob("*") if p.is_file()]
+    assert [p.name for p in files if any(k in p.read_bytes() for k in keys)] == []
 
 
 # The README's repair of drift: `PULUMI_K8S_ENABLE_PATCH_FORCE=true pulumi up --refresh`.

@@ -409,3 +409,16 @@ def test_render_mode_passes_no_kubeconfig_from_the_environment(
     (provider,) = [r for r in run.resources if r.type == "pulumi:providers:kubernetes"]
     assert provider.inputs.get("renderYamlToDirectory") == "rendered/dev"
     assert not provider.inputs.get("kubeconfig")
+
+
+def test_cluster_mode_hands_the_provider_no_kubeconfig_to_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Given a kubeconfig, the provider copies it (client key included) to a temporary file
+    it never removes; the program passes an empty one even with KUBECONFIG exported, and the
+    provider reads KUBECONFIG itself (tests/test_cluster.py: no copy left after the walk)."""
+    monkeypatch.setenv("KUBECONFIG", "/nonexistent/kubeconfig")
+    run = run_program("staging", STACK_SECRETS["staging"])
+    (provider,) = [r for r in run.resources if r.type == "pulumi:providers:kubernetes"]
+    assert provider.inputs.get("context") == "involution-staging"
+    assert provider.inputs.get("kubeconfig") == ""
