@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -60,8 +61,18 @@ def make(*targets: str, env: dict[str, str] | None = None, **variables: str) -> 
         check=False,
     )
     seconds = time.perf_counter() - started
-    lines = (result.stdout + result.stderr).strip().splitlines()
-    return Timed(" ".join(command[2:]), seconds, result.returncode, lines[-1] if lines else "")
+    return Timed(" ".join(command[2:]), seconds, result.returncode, failure_summary(result.stdout))
+
+
+def failure_summary(output: str) -> str:
+    """What a failed run says of itself: pytest's FAILED and ERROR lines and its count line,
+    else the last line printed (a lint or make error). The last line of stdout and stderr
+    together was the engine's bootstrap line, which named no test."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    failures = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    counts = [line for line in lines if re.search(r"\b\d+ (failed|error|errors|passed)\b", line)]
+    picked = failures + counts[-1:] if failures or counts else lines[-1:]
+    return "; ".join(picked)
 
 
 def test_times(junit: Path) -> list[tuple[str, float]]:
@@ -95,6 +106,42 @@ def show(timed: Timed) -> None:
     print(f"  {timed.label:<40} {timed.seconds:8.1f} s{status}", flush=True)
 
 
+def time_layers(layers: list[str], workers: str, serial: bool, failed: list[Timed]) -> float:
+    """Each layer on the workers, then (with `serial`) on one process; prints both and their
+    ratio, adds the runs that failed to `failed`, and returns the serial runs' total."""
+    serial_total = 0.0
+    for name in layers:
+        parallel = make(f"test-{name}", WORKERS=workers)
+        alone = make(f"test-{name}", WORKERS="0") if serial else None
+        alone_text = (
+            ""
+            if alone is None
+            else f"{alone.seconds:8.1f} s  {alone.seconds / parallel.seconds:5.2f}x"
+        )
+        serial_total += 0.0 if alone is None else alone.seconds
+        print(f"  {name:<10} {parallel.seconds:8.1f} s  {alone_text}", flush=True)
+        for run in (parallel, alone):
+            if run is not None and run.code != 0:
+                failed.append(run)
+                print(f"    EXIT {run.code} ({run.label}): {run.tail}", flush=True)
+    return serial_total
+
+
+def show_busiest(busiest: list[cpu_per_test.ModuleCpu]) -> None:
+    if not busiest:
+        return
+    total = sum(each.cpu for each in busiest)
+    print(
+        f"\nCPU of the whole run's tests: {total:.1f} s (their own processes and what they"
+        f" started); the {SLOWEST} modules that took most:\n"
+        f"  {'CPU s':>7} {'own':>7} {'started':>7} {'tests':>5}  module"
+    )
+    for each in busiest[:SLOWEST]:
+        print(
+            f"  {each.cpu:7.1f} {each.own:7.1f} {each.children:7.1f} {each.tests:5d}  {each.module}"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workers", default=None, help="the Makefile's WORKERS if not given")
@@ -110,6 +157,8 @@ def main() -> int:
     whole: Timed | None = None
     slowest: list[tuple[str, float]] = []
     busiest: list[cpu_per_test.ModuleCpu] = []
+    # A run that failed is reported and fails the benchmark: its time is not the suite's.
+    failed: list[Timed] = []
     if not args.no_whole:
         lint, typecheck = make("lint"), make("typecheck")
         show(lint)
@@ -127,22 +176,11 @@ def main() -> int:
                 slowest = sorted(test_times(junit), key=lambda t: -t[1])[:SLOWEST]
             if cpu.exists():
                 busiest = cpu_per_test.by_module(cpu.read_text().splitlines())
+        failed += [run for run in (lint, typecheck, whole) if run.code != 0]
         everything = lint.seconds + typecheck.seconds + whole.seconds
         print(f"  {'make test (lint + typecheck + all)':<40} {everything:8.1f} s")
     print(f"\nper layer alone (make test-<layer>): {args.workers} workers | serial | ratio")
-    serial_total = 0.0
-    for name in layers:
-        parallel = make(f"test-{name}", WORKERS=args.workers)
-        serial = None if args.no_serial else make(f"test-{name}", WORKERS="0")
-        serial_text = (
-            ""
-            if serial is None
-            else f"{serial.seconds:8.1f} s  {serial.seconds / parallel.seconds:5.2f}x"
-        )
-        serial_total += 0.0 if serial is None else serial.seconds
-        codes = {parallel.code, *(() if serial is None else (serial.code,))}
-        failed = "" if codes == {0} else f"   EXIT {sorted(codes)}: {parallel.tail}"
-        print(f"  {name:<10} {parallel.seconds:8.1f} s  {serial_text}{failed}", flush=True)
+    serial_total = time_layers(layers, args.workers, not args.no_serial, failed)
     if whole is not None and not args.no_serial and layers == list(NAMES):
         ratio = serial_total / whole.seconds if whole.seconds else 0.0
         print(
@@ -152,23 +190,15 @@ def main() -> int:
     print(f"\nslowest {SLOWEST} tests of the whole run (seconds, fixtures they started included)")
     for test, seconds in slowest:
         print(f"  {seconds:7.1f}  {test}")
-    if busiest:
-        total = sum(each.cpu for each in busiest)
-        print(
-            f"\nCPU of the whole run's tests: {total:.1f} s (their own processes and what they"
-            f" started); the {SLOWEST} modules that took most:\n"
-            f"  {'CPU s':>7} {'own':>7} {'started':>7} {'tests':>5}  module"
-        )
-        for each in busiest[:SLOWEST]:
-            print(
-                f"  {each.cpu:7.1f} {each.own:7.1f} {each.children:7.1f} {each.tests:5d}  "
-                f"{each.module}"
-            )
+    show_busiest(busiest)
     print()
     subprocess.run(
         [sys.executable, "-m", "benchmarks.program_import"], cwd=PROJECT_DIR, check=False
     )
     print(f"\nafter: {load()}")
+    if failed:
+        print(f"{len(failed)} run(s) failed: {', '.join(run.label for run in failed)}")
+        return 1
     return 0
 
 
