@@ -241,8 +241,7 @@ def test_the_engine_leaves_no_copy_of_the_kubeconfig(project: EngineProject) -> 
     every start and never removes it; the program hands it none (program/deploy.py). After the
     walk, the drift repair and one more preview against the cluster, the engine's temporary
     folder holds no copy."""
-    preview = project.pulumi("preview", "--stack", STACK)
-    assert "error" not in preview.stderr.lower(), preview.stderr
+    project.pulumi("preview", "--stack", STACK)  # the provider configured once more (fails loud)
     temporary = Path(project.env["TMPDIR"])
     copies = sorted(p.name for p in temporary.rglob("kubeconfig*"))
     assert copies == [], f"{len(copies)} kubeconfig copies left in {temporary}"
