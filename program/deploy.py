@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,17 +23,18 @@ from program.runtime_config import check_cluster, read_release, read_settings
 
 
 def kubernetes_provider(settings: Settings) -> k8s.Provider:
-    """Render mode writes manifests to a folder (no cluster); otherwise a kubeconfig context."""
+    """Render mode writes manifests to a folder (no cluster); otherwise a kubeconfig context.
+
+    Always an empty kubeconfig, never the SDK's default (the path in KUBECONFIG), so the
+    provider's inputs do not follow the shell's environment. Given a kubeconfig, the provider
+    refuses it beside render mode, and on a cluster writes a copy of it, client key included,
+    to a new temporary file on every start and never removes it (one per `pulumi up` or
+    `preview`); without one it reads the same KUBECONFIG (or ~/.kube/config) itself."""
     target = settings.target
     if target.render_directory is not None:
-        # With KUBECONFIG set (for the local cluster, say) the SDK would pass it on, and the
-        # provider refuses a kubeconfig beside render mode: an explicit empty one instead.
-        extra = {"kubeconfig": ""} if os.environ.get("KUBECONFIG") else {}
-        return k8s.Provider("kubernetes", render_yaml_to_directory=target.render_directory, **extra)
-    # An empty kubeconfig, never the SDK's default (the path in KUBECONFIG): given a kubeconfig,
-    # the provider writes a copy of it, client key included, to a new temporary file on every
-    # start and never removes it (one per `pulumi up` or `preview`). Without one it reads the
-    # same KUBECONFIG (or ~/.kube/config) itself, and writes nothing.
+        return k8s.Provider(
+            "kubernetes", render_yaml_to_directory=target.render_directory, kubeconfig=""
+        )
     return k8s.Provider("kubernetes", context=target.kube_context, kubeconfig="")
 
 

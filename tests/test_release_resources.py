@@ -409,6 +409,11 @@ def test_render_mode_passes_no_kubeconfig_from_the_environment(
     (provider,) = [r for r in run.resources if r.type == "pulumi:providers:kubernetes"]
     assert provider.inputs.get("renderYamlToDirectory") == "rendered/dev"
     assert not provider.inputs.get("kubeconfig")
+    # The same inputs without it: a `pulumi up` from another shell shows no provider change.
+    monkeypatch.delenv("KUBECONFIG")
+    run = run_program("dev", STACK_SECRETS["dev"])
+    (unset,) = [r for r in run.resources if r.type == "pulumi:providers:kubernetes"]
+    assert unset.inputs == provider.inputs
 
 
 def test_cluster_mode_hands_the_provider_no_kubeconfig_to_copy(
