@@ -41,7 +41,7 @@ class Timed:
     label: str
     seconds: float
     code: int
-    tail: str
+    summary: str  # what a failed run says of itself (failure_summary)
 
 
 def make(*targets: str, env: dict[str, str] | None = None, **variables: str) -> Timed:
@@ -102,7 +102,7 @@ def load() -> str:
 
 
 def show(timed: Timed) -> None:
-    status = "" if timed.code == 0 else f"   EXIT {timed.code}: {timed.tail}"
+    status = "" if timed.code == 0 else f"   EXIT {timed.code}: {timed.summary}"
     print(f"  {timed.label:<40} {timed.seconds:8.1f} s{status}", flush=True)
 
 
@@ -123,7 +123,7 @@ def time_layers(layers: list[str], workers: str, serial: bool, failed: list[Time
         for run in (parallel, alone):
             if run is not None and run.code != 0:
                 failed.append(run)
-                print(f"    EXIT {run.code} ({run.label}): {run.tail}", flush=True)
+                print(f"    EXIT {run.code} ({run.label}): {run.summary}", flush=True)
     return serial_total
 
 
